@@ -1,0 +1,151 @@
+import type { Bot } from "grammy";
+import { hostname } from "node:os";
+import { randomBytes } from "node:crypto";
+import type { Config } from "./config";
+import { openDb, type Db } from "./db/client";
+import { createSettings, type Settings } from "./db/settings";
+import { createWriter, type Writer } from "./db/writer";
+import type { Logger } from "./log";
+import { createMetrics, type Metrics } from "./metrics";
+import { createPruner, retentionCutoff } from "./queue/retention";
+import { createQueueStats, type QueueStats } from "./queue/stats";
+import { createJobStore, type JobStore } from "./queue/store";
+import { createWorker, type Worker } from "./queue/worker";
+import { createOutboundTransformer } from "./telegram/api";
+import { createBot } from "./telegram/bot";
+import { loadBotInfo } from "./telegram/bot-info";
+import { createTelegramJobHandlers } from "./telegram/jobs";
+import { createSendLimiter, type SendLimiter } from "./telegram/send-limits";
+import { COMMIT, VERSION } from "./version";
+
+/** Everything a request handler, the worker or a CLI command may need, passed explicitly. */
+export interface AppContext {
+  cfg: Config;
+  log: Logger;
+  db: Db;
+  writer: Writer;
+  store: JobStore;
+  stats: QueueStats;
+  settings: Settings;
+  metrics: Metrics;
+  limiter: SendLimiter;
+  worker: Worker;
+  /** The grammY bot, set by startWorker once getMe is known (null before). */
+  botRef: { current: Bot | null };
+  /** Secrets the webhook accepts now: current, plus the old one during a rotation. */
+  acceptedSecrets(): string[];
+  clock: () => number;
+  /** Identifies this process's leases: `${instance}/${pid}-${random}`. */
+  owner: string;
+  instance: string;
+}
+
+/** Outbound Bot API calls time out well inside the job lease, so a lease never expires mid-call. */
+export const botApiTimeoutSeconds = (leaseSeconds: number) => Math.max(1, Math.min(30, Math.floor(leaseSeconds / 2)));
+
+/** Builds the whole service on one database file. Nothing listens or runs until startApp. */
+export function createAppContext(cfg: Config, log: Logger, clock: () => number = Date.now): AppContext {
+  const db = openDb({ path: cfg.dbPath, synchronous: cfg.synchronous, busyTimeoutMs: cfg.busyTimeoutMs, migrate: true });
+  const metrics = createMetrics({ version: VERSION, commit: COMMIT });
+  const writer = createWriter(db.sqlite, {
+    onCommit: (ops, seconds) => {
+      metrics.dbCommits.inc();
+      metrics.dbCommitOps.inc(ops);
+      metrics.dbCommitSeconds.observe(seconds);
+    },
+    onFailure: (err, ops) => {
+      metrics.dbCommitFailures.inc();
+      log.error({ err, ops }, "database commit failed; nothing in this batch was acknowledged (disk full, read-only or locked?)");
+    },
+  });
+  const store = createJobStore(db.sqlite, writer, clock);
+  const stats = createQueueStats(db.sqlite, clock);
+  metrics.setQueueSnapshot(() => stats.snapshot());
+  const settings = createSettings(db.sqlite, clock);
+  const limiter = createSendLimiter({ perSecond: cfg.sendPerSecond, clock });
+  const instance = `${hostname()}:${cfg.listen.port}`;
+  const owner = `${instance}/${process.pid}-${randomBytes(3).toString("hex")}`;
+
+  const botRef: { current: Bot | null } = { current: null };
+  const worker = createWorker({
+    store,
+    handlers: createTelegramJobHandlers(() => {
+      if (!botRef.current) throw new Error("bot not initialised yet");
+      return botRef.current;
+    }),
+    concurrency: cfg.workerConcurrency,
+    leaseMs: cfg.leaseSeconds * 1000,
+    owner,
+    log: log.child({ component: "worker" }),
+    logFields: (job) => (job.kind === "telegram.update" ? { updateId: job.seq } : {}),
+    clock,
+    events: {
+      started: (job) => metrics.jobsStarted.inc({ kind: job.kind }),
+      finished: (job, outcome) => {
+        const kind = job.kind;
+        if (outcome === "succeeded" || outcome === "failed_permanent") {
+          (outcome === "succeeded" ? metrics.jobsSucceeded : metrics.jobsFailedPermanent).inc({ kind });
+          metrics.jobProcessingSeconds.observe({ kind }, Math.max(0, (clock() - job.createdAt) / 1000));
+        } else if (outcome === "retried") metrics.jobsRetried.inc({ kind });
+        else if (outcome === "rescheduled") metrics.jobsRescheduled.inc({ kind });
+        else metrics.jobsDead.inc({ kind });
+      },
+      leasesExpired: (count) => metrics.leasesExpired.inc(count),
+    },
+  });
+
+  return {
+    cfg, log, db, writer, store, stats, settings, metrics, limiter, worker, clock, owner, instance, botRef,
+    acceptedSecrets: () => [cfg.webhookSecret, cfg.webhookSecretOld].filter((s): s is string => !!s),
+  };
+}
+
+/**
+ * Starts the worker once the bot's identity is known. getMe comes from the database cache when
+ * Telegram is unreachable; without a cache it is retried in the background while the webhook
+ * keeps storing updates, so nothing is lost while Telegram's API is down.
+ */
+export async function startWorker(ctx: AppContext, apiRoot: string, token: string, stopped: () => boolean): Promise<void> {
+  const released = await ctx.store.releaseOwnPrevious(`${ctx.instance}/`, ctx.owner);
+  if (released > 0) ctx.log.warn({ released }, "took back jobs left running by this instance's previous process");
+  const timeoutSeconds = botApiTimeoutSeconds(ctx.cfg.leaseSeconds);
+  let delay = 1000;
+  while (!stopped()) {
+    try {
+      const info = await loadBotInfo(ctx.settings, token, apiRoot, timeoutSeconds);
+      const bot = createBot({
+        token,
+        apiRoot,
+        botInfo: info,
+        publicUrl: ctx.cfg.publicUrl,
+        timeoutSeconds,
+        transformer: createOutboundTransformer({ limiter: ctx.limiter, metrics: ctx.metrics, log: ctx.log }),
+      });
+      ctx.botRef.current = bot;
+      ctx.log.info({ bot: info.username, botId: info.id }, "bot ready; worker starting");
+      ctx.worker.start();
+      ctx.metrics.workerUp.set(1);
+      return;
+    } catch (err) {
+      ctx.log.warn({ err: (err as Error).message, retryInMs: delay }, "getMe failed and no cached bot info; updates are still stored, retrying");
+      await Bun.sleep(delay);
+      delay = Math.min(delay * 2, 30_000);
+    }
+  }
+}
+
+/** Prunes done jobs past the retention window every 10 minutes. */
+export function startRetention(ctx: AppContext): () => void {
+  const pruner = createPruner(ctx.db.sqlite, ctx.writer);
+  const run = () =>
+    pruner
+      .prune(retentionCutoff(ctx.clock(), ctx.cfg.retentionDays))
+      .then((n) => n > 0 && ctx.log.info({ pruned: n }, "pruned done jobs past the retention window"))
+      .catch((err) => ctx.log.error({ err }, "pruning done jobs failed; will try again"));
+  const first = setTimeout(run, 30_000);
+  const timer = setInterval(run, 10 * 60_000);
+  return () => {
+    clearTimeout(first);
+    clearInterval(timer);
+  };
+}

@@ -1,0 +1,32 @@
+import { ConfigError } from "../config";
+
+/** One subcommand of the tgwh binary: one row of the table in main.ts. */
+export interface Command {
+  name: string;
+  summary: string;
+  usage: string;
+  run(args: string[], env: Record<string, string | undefined>): Promise<number>;
+}
+
+/** A wrong invocation: printed with the command's usage, exit code 2. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
+
+/** Prints an error the way every command does and returns its exit code. */
+export function reportCliError(err: unknown, usage?: string): number {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`tgwh: configuration error: ${err.message}\n`);
+    return EXIT.usage;
+  }
+  if (err instanceof UsageError) {
+    process.stderr.write(`tgwh: ${err.message}\n${usage ? `usage: ${usage}\n` : ""}`);
+    return EXIT.usage;
+  }
+  process.stderr.write(`tgwh: ${(err as Error)?.message ?? String(err)}\n`);
+  return EXIT.failure;
+}
+
+export const wantsHelp = (args: string[]) => args.includes("--help") || args.includes("-h");

@@ -1,0 +1,66 @@
+import { createAppContext, startRetention, startWorker } from "../app";
+import { checkServeConfig, secretsOf, type Config } from "../config";
+import { devBanner, resolveDevSecrets, startDevBotApiIfNeeded } from "../dev/sandbox";
+import { createHttpApp } from "../http";
+import { createLogger } from "../log";
+import { routeModules } from "../routes";
+import { VERSION } from "../version";
+
+/** Bodies above this are refused by Bun itself; each route enforces its own, smaller cap. */
+const MAX_REQUEST_BODY = 8 * 1024 * 1024;
+
+/** `tgwh serve`: the service. Resolves with the exit code after a graceful stop. */
+export async function serve(baseCfg: Config): Promise<number> {
+  const cfg = resolveDevSecrets(baseCfg);
+  checkServeConfig(cfg);
+  const log = createLogger({ level: cfg.logLevel, secrets: secretsOf(cfg) });
+  const devApi = startDevBotApiIfNeeded(cfg, log);
+  const apiRoot = devApi?.apiRoot ?? cfg.telegramApi;
+  if (cfg.initDataMaxAge === 0) log.warn("TGWH_INIT_DATA_MAX_AGE=0: initData freshness is not checked; a leaked initData stays valid forever");
+  if (cfg.synchronous === "NORMAL") log.warn("TGWH_SQLITE_SYNCHRONOUS=NORMAL: a power loss can lose the last acknowledged updates");
+
+  const ctx = createAppContext(cfg, log);
+  const app = createHttpApp(ctx, routeModules(ctx));
+  const server = Bun.serve({
+    hostname: cfg.listen.hostname,
+    port: cfg.listen.port,
+    maxRequestBodySize: MAX_REQUEST_BODY,
+    fetch: (req) => app.fetch(req),
+    error: (err) => {
+      log.error({ err }, "request failed before routing");
+      return new Response(JSON.stringify({ ok: false, error: "internal error" }), { status: 500 });
+    },
+  });
+  const baseUrl = `http://${cfg.listen.hostname.includes(":") ? `[${cfg.listen.hostname}]` : cfg.listen.hostname}:${server.port}`;
+  log.info({ listen: baseUrl, db: cfg.dbPath, version: VERSION, dev: cfg.dev, pid: process.pid }, "tgwh listening");
+  if (cfg.dev) process.stderr.write(devBanner(cfg, baseUrl));
+
+  let stopping = false;
+  const stopRetention = startRetention(ctx);
+  void startWorker(ctx, apiRoot, cfg.botToken!, () => stopping);
+
+  return await new Promise<number>((resolve) => {
+    const shutdown = async (signal: string) => {
+      if (stopping) {
+        log.warn({ signal }, "second signal: exiting now");
+        log.flush();
+        process.exit(1);
+      }
+      stopping = true;
+      log.info({ signal, graceSeconds: cfg.shutdownSeconds }, "stopping: no new requests, finishing running jobs");
+      // Let in-flight requests finish (their commits are queued), but not forever.
+      await Promise.race([server.stop(false), Bun.sleep(5000).then(() => server.stop(true))]);
+      stopRetention();
+      const res = await ctx.worker.stop(cfg.shutdownSeconds * 1000);
+      ctx.metrics.workerUp.set(0);
+      ctx.writer.flush();
+      devApi?.stop();
+      ctx.db.close();
+      log.info(res, "stopped");
+      log.flush();
+      resolve(0);
+    };
+    process.on("SIGTERM", () => void shutdown("SIGTERM"));
+    process.on("SIGINT", () => void shutdown("SIGINT"));
+  });
+}

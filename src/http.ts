@@ -1,0 +1,82 @@
+import { Elysia } from "elysia";
+import type { AppContext } from "./app";
+import { checkReadiness } from "./health";
+import { HttpError } from "./http-error";
+import { createWebhookHandler, WEBHOOK_PATH } from "./telegram/webhook";
+
+const errorBody = (status: number, error: string, headers: Record<string, string> = {}) =>
+  new Response(JSON.stringify({ ok: false, error }), { status, headers: { "content-type": "application/json", ...headers } });
+
+/** Elysia's own errors (validation, parse, not found) in the same `{ok:false, error}` shape. */
+function mapError(code: string | number, error: unknown): Response | undefined {
+  if (error instanceof HttpError) return errorBody(error.status, error.message, error.headers);
+  switch (code) {
+    case "NOT_FOUND":
+      return errorBody(404, "no such route");
+    case "PARSE":
+      return errorBody(400, "request body could not be parsed; send valid JSON with Content-Type: application/json");
+    case "VALIDATION": {
+      const v = error as { all?: { path?: string; summary?: string; message?: string }[] };
+      const first = v.all?.[0];
+      const field = first?.path ? first.path.replace(/^\//, "").replace(/\//g, ".") : "body";
+      return errorBody(400, `invalid ${field || "body"}: ${first?.summary ?? first?.message ?? "does not match the schema"}`);
+    }
+    case "INVALID_COOKIE_SIGNATURE":
+      return errorBody(400, "invalid cookie");
+    default:
+      return undefined;
+  }
+}
+
+/** The HTTP surface: webhook ingress, health, metrics, and the route modules given. */
+export function createHttpApp(ctx: AppContext, modules: Elysia<any, any, any, any, any, any, any>[] = []) {
+  const handleWebhook = createWebhookHandler({
+    acceptedSecrets: ctx.acceptedSecrets,
+    enqueue: (jobs) => ctx.store.enqueue(jobs),
+    onStored: () => ctx.worker.wake(),
+    log: ctx.log.child({ component: "webhook" }),
+    metrics: ctx.metrics,
+    clock: ctx.clock,
+  });
+  const staleAfterMs = 15_000;
+
+  let app = new Elysia()
+    .onError(({ code, error, set }) => {
+      const res = mapError(String(code), error);
+      if (res) return res;
+      ctx.log.error({ err: error, code }, "unhandled error in a route");
+      set.status = 500;
+      return errorBody(500, "internal error; see the service log");
+    })
+    .post(WEBHOOK_PATH, ({ request }) => handleWebhook(request), {
+      parse: "none",
+      detail: {
+        tags: ["telegram"],
+        summary: "Telegram webhook (Telegram only)",
+        description:
+          "Receives one Update. 200 only after it is committed to disk (also for a duplicate update_id); 401 wrong or missing X-Telegram-Bot-Api-Secret-Token; 400 invalid JSON or no integer update_id; 413 body over 1 MiB; 415 not application/json; 503 storage unavailable (nothing stored, Telegram redelivers).",
+      },
+    })
+    .get("/healthz", () => ({ ok: true }), { detail: { tags: ["ops"], summary: "Liveness" } })
+    .get(
+      "/readyz",
+      ({ set }) => {
+        const checks = checkReadiness(ctx.db, ctx.worker.status(), staleAfterMs, ctx.clock());
+        const ok = checks.every((c) => c.ok);
+        if (!ok) set.status = 503;
+        return { ok, checks };
+      },
+      { detail: { tags: ["ops"], summary: "Readiness: database writable, migrations applied, worker alive" } },
+    )
+    .get(
+      "/metrics",
+      async ({ set }) => {
+        ctx.metrics.collectQueue();
+        set.headers["content-type"] = ctx.metrics.registry.contentType;
+        return ctx.metrics.registry.metrics();
+      },
+      { detail: { tags: ["ops"], summary: "Prometheus metrics" } },
+    );
+  for (const m of modules) app = app.use(m) as typeof app;
+  return app;
+}

@@ -1,0 +1,90 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+export const WEBHOOK_OUTCOMES = ["stored", "duplicate", "unauthorized", "bad_request", "too_large", "unsupported_media_type", "unavailable"] as const;
+export type WebhookOutcome = (typeof WEBHOOK_OUTCOMES)[number];
+
+export interface QueueSnapshot {
+  byStateKind: { state: string; kind: string; count: number }[];
+  oldestPendingAgeSeconds: number;
+}
+
+/**
+ * Every metric tgwh exports, created on one registry passed around explicitly. Labels are
+ * bounded: outcomes, kinds, states, methods and codes; never a chat, user or update id.
+ */
+export function createMetrics(opts: { version: string; commit: string }) {
+  let queueSnapshot: (() => QueueSnapshot) | null = null;
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: "tgwh_" });
+
+  const buildInfo = new Gauge({ name: "tgwh_build_info", help: "Build of the running binary (always 1).", labelNames: ["version", "commit"], registers: [registry] });
+  buildInfo.set({ version: opts.version, commit: opts.commit }, 1);
+
+  const m = {
+    registry,
+    webhookRequests: new Counter({
+      name: "tgwh_webhook_requests_total",
+      help: "Webhook requests by outcome.",
+      labelNames: ["outcome"],
+      registers: [registry],
+    }),
+    webhookAckSeconds: new Histogram({
+      name: "tgwh_webhook_ack_seconds",
+      help: "Time from receiving a webhook request to answering it (includes the durable commit).",
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    dbCommits: new Counter({ name: "tgwh_db_commits_total", help: "Group-commit transactions.", registers: [registry] }),
+    dbCommitOps: new Counter({ name: "tgwh_db_commit_ops_total", help: "Write operations carried by group commits.", registers: [registry] }),
+    dbCommitFailures: new Counter({ name: "tgwh_db_commit_failures_total", help: "Group commits that failed (nothing in them was acknowledged).", registers: [registry] }),
+    dbCommitSeconds: new Histogram({
+      name: "tgwh_db_commit_seconds",
+      help: "Duration of one group-commit transaction including fsync.",
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5],
+      registers: [registry],
+    }),
+    jobsEnqueued: new Counter({ name: "tgwh_jobs_enqueued_total", help: "Jobs stored (duplicates excluded).", labelNames: ["kind"], registers: [registry] }),
+    jobsStarted: new Counter({ name: "tgwh_jobs_started_total", help: "Job attempts started.", labelNames: ["kind"], registers: [registry] }),
+    jobsSucceeded: new Counter({ name: "tgwh_jobs_succeeded_total", help: "Jobs finished done without error.", labelNames: ["kind"], registers: [registry] }),
+    jobsFailedPermanent: new Counter({ name: "tgwh_jobs_failed_permanent_total", help: "Jobs finished done with a permanent error (e.g. 403 bot blocked).", labelNames: ["kind"], registers: [registry] }),
+    jobsRetried: new Counter({ name: "tgwh_jobs_retried_total", help: "Failed attempts scheduled again with backoff.", labelNames: ["kind"], registers: [registry] }),
+    jobsRescheduled: new Counter({ name: "tgwh_jobs_rescheduled_total", help: "Attempts deferred by a rate limit (429 or local send limit) without spending an attempt.", labelNames: ["kind"], registers: [registry] }),
+    jobsDead: new Counter({ name: "tgwh_jobs_dead_total", help: "Jobs moved to dead after their last attempt.", labelNames: ["kind"], registers: [registry] }),
+    leasesExpired: new Counter({ name: "tgwh_job_leases_expired_total", help: "Running jobs whose lease expired (crash or stall) and were returned to the queue.", registers: [registry] }),
+    jobProcessingSeconds: new Histogram({
+      name: "tgwh_job_processing_seconds",
+      help: "Time from a job being received (created) to finishing done, by kind. SLA for notifications: 30 s.",
+      labelNames: ["kind"],
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 45, 60, 120, 300, 900],
+      registers: [registry],
+    }),
+    botApiCalls: new Counter({
+      name: "tgwh_bot_api_requests_total",
+      help: "Bot API calls by method and result code (200, 4xx/5xx error_code, or 'network').",
+      labelNames: ["method", "code"],
+      registers: [registry],
+    }),
+    botApiRetryAfterSeconds: new Counter({ name: "tgwh_bot_api_retry_after_seconds_total", help: "Seconds of retry_after Telegram asked us to wait on 429s.", registers: [registry] }),
+    sendLimitDeferrals: new Counter({ name: "tgwh_send_limit_deferrals_total", help: "Sends deferred by tgwh's own rate limiter, by scope.", labelNames: ["scope"], registers: [registry] }),
+    authValidations: new Counter({ name: "tgwh_auth_validations_total", help: "Auth validations by method and outcome.", labelNames: ["method", "outcome"], registers: [registry] }),
+    authRateLimited: new Counter({ name: "tgwh_auth_rate_limited_total", help: "Auth requests rejected by the rate limiter, by scope.", labelNames: ["scope"], registers: [registry] }),
+    workerUp: new Gauge({ name: "tgwh_worker_up", help: "1 while the worker loop is running.", registers: [registry] }),
+    queueJobs: new Gauge({ name: "tgwh_queue_jobs", help: "Jobs in the store by state and kind (read at scrape time).", labelNames: ["state", "kind"], registers: [registry] }),
+    queueOldestPendingAge: new Gauge({ name: "tgwh_queue_oldest_pending_age_seconds", help: "Age of the oldest runnable pending job (0 when none).", registers: [registry] }),
+    /** Wires the scrape-time queue gauges to the store (the store is built after the metrics). */
+    setQueueSnapshot(fn: () => QueueSnapshot) {
+      queueSnapshot = fn;
+    },
+  };
+
+  // The /metrics route calls this before rendering: queue gauges are read at scrape time.
+  const collectQueue = () => {
+    if (!queueSnapshot) return;
+    const s = queueSnapshot();
+    m.queueJobs.reset();
+    for (const row of s.byStateKind) m.queueJobs.set({ state: row.state, kind: row.kind }, row.count);
+    m.queueOldestPendingAge.set(s.oldestPendingAgeSeconds);
+  };
+  return { ...m, collectQueue };
+}
+export type Metrics = ReturnType<typeof createMetrics>;

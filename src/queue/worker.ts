@@ -1,0 +1,197 @@
+import type { Logger } from "../log";
+import { retryDelayMs, type BackoffPolicy, DEFAULT_BACKOFF } from "./backoff";
+import { errorMessage, PermanentJobError, RescheduleError } from "./errors";
+import type { Finish } from "./finish";
+import type { JobStore } from "./store";
+import type { JobRow } from "./types";
+
+export interface JobContext {
+  log: Logger;
+}
+
+/** Runs one job. Throw RescheduleError / PermanentJobError to steer the outcome; anything else retries. */
+export type JobHandler = (job: JobRow, ctx: JobContext) => Promise<void>;
+
+export type JobOutcome = "succeeded" | "failed_permanent" | "rescheduled" | "retried" | "dead";
+
+export interface WorkerEvents {
+  started?(job: JobRow): void;
+  finished?(job: JobRow, outcome: JobOutcome, seconds: number): void;
+  leasesExpired?(count: number, dead: number): void;
+}
+
+export interface WorkerDeps {
+  store: JobStore;
+  handlers: Readonly<Record<string, JobHandler>>;
+  concurrency: number;
+  leaseMs: number;
+  owner: string;
+  log: Logger;
+  events?: WorkerEvents;
+  backoff?: BackoffPolicy;
+  /** Extra fields for every log line about a job (e.g. the update_id of a Telegram update). */
+  logFields?: (job: JobRow) => Record<string, unknown>;
+  /** Longest sleep between claim rounds when nothing wakes the worker. */
+  pollMs?: number;
+  clock?: () => number;
+}
+
+export interface WorkerStatus {
+  running: boolean;
+  inFlight: number;
+  lastRoundAt: number | null;
+  lastError: string | null;
+}
+
+export interface Worker {
+  start(): void;
+  /** Something became claimable (a commit of new jobs): look now instead of at the next poll. */
+  wake(): void;
+  /** Stops claiming, waits up to graceMs for running jobs, then hands the rest back to the queue. */
+  stop(graceMs: number): Promise<{ finished: number; released: number }>;
+  status(): WorkerStatus;
+}
+
+/** Maps what a handler did to how the job row ends. Pure: the policy lives here, tested alone. */
+export function decideFinish(job: JobRow, err: unknown, now: number, backoff: BackoffPolicy, random = Math.random): { finish: Finish; outcome: JobOutcome } {
+  if (err === undefined) return { finish: { type: "done", error: null }, outcome: "succeeded" };
+  if (err instanceof RescheduleError) {
+    return {
+      finish: { type: "retry", runAt: now + err.delayMs, error: errorMessage(err), spendAttempt: false },
+      outcome: "rescheduled",
+    };
+  }
+  if (err instanceof PermanentJobError) return { finish: { type: "done", error: errorMessage(err) }, outcome: "failed_permanent" };
+  const message = errorMessage(err);
+  if (job.attempts >= job.maxAttempts) return { finish: { type: "dead", error: message }, outcome: "dead" };
+  const runAt = now + retryDelayMs(job.attempts, backoff, random);
+  return { finish: { type: "retry", runAt, error: message, spendAttempt: true }, outcome: "retried" };
+}
+
+export function createWorker(deps: WorkerDeps): Worker {
+  const clock = deps.clock ?? Date.now;
+  const pollMs = deps.pollMs ?? 1000;
+  const backoff = deps.backoff ?? DEFAULT_BACKOFF;
+  const inFlight = new Map<number, { job: JobRow; done: Promise<void> }>();
+  let running = false;
+  let claiming = false;
+  let again = false;
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  let lastRoundAt: number | null = null;
+  let lastError: string | null = null;
+
+  function schedule(): void {
+    if (!running) return;
+    if (timer) clearTimeout(timer);
+    let delay = pollMs;
+    try {
+      const next = deps.store.nextWakeAt();
+      if (next !== null) delay = Math.max(5, Math.min(pollMs, next - clock() + 1));
+    } catch {
+      delay = pollMs;
+    }
+    timer = setTimeout(pump, delay);
+  }
+
+  async function pump(): Promise<void> {
+    if (!running) return;
+    if (claiming) {
+      again = true;
+      return;
+    }
+    const free = deps.concurrency - inFlight.size;
+    if (free <= 0) {
+      lastRoundAt = clock(); // busy, not stuck: readiness watches this
+      return;
+    }
+    claiming = true;
+    again = false;
+    try {
+      const now = clock();
+      const { expired, jobs } = await deps.store.claim({ owner: deps.owner, leaseMs: deps.leaseMs, limit: free, now });
+      lastRoundAt = clock();
+      lastError = null;
+      if (expired.length > 0) {
+        const dead = expired.filter((e) => e.state === "dead").length;
+        deps.events?.leasesExpired?.(expired.length, dead);
+        deps.log.warn({ jobIds: expired.map((e) => e.id).slice(0, 50), count: expired.length, dead }, "job leases expired; jobs returned to the queue");
+      }
+      for (const job of jobs) runJob(job);
+      if (jobs.length === free) again = true;
+    } catch (err) {
+      lastError = errorMessage(err);
+      deps.log.error({ err }, "claiming jobs failed; retrying at the next poll");
+    } finally {
+      claiming = false;
+    }
+    if (again && running && inFlight.size < deps.concurrency) queueMicrotask(pump);
+    else schedule();
+  }
+
+  function runJob(job: JobRow): void {
+    const log = deps.log.child({ jobId: job.id, kind: job.kind, attempt: job.attempts, ...deps.logFields?.(job) });
+    const started = performance.now();
+    deps.events?.started?.(job);
+    const handler = deps.handlers[job.kind];
+    const done = (async () => {
+      let err: unknown;
+      try {
+        if (!handler) throw new PermanentJobError(`no handler for job kind '${job.kind}'`);
+        await handler(job, { log });
+      } catch (e) {
+        err = e ?? new Error("handler threw an empty value");
+      }
+      const { finish, outcome } = decideFinish(job, err, clock(), backoff);
+      const seconds = (performance.now() - started) / 1000;
+      try {
+        await deps.store.finish({ id: job.id, owner: deps.owner, orderKey: job.orderKey, attempts: job.attempts, errors: job.errors }, finish);
+        deps.events?.finished?.(job, outcome, seconds);
+        const line = { outcome, seconds: Number(seconds.toFixed(4)), error: finish.error ?? undefined };
+        if (outcome === "succeeded") log.info(line, "job done");
+        else if (outcome === "dead") log.error(line, "job dead: attempts exhausted");
+        else log.warn(line, `job ${outcome}`);
+      } catch (e) {
+        // The lease will expire and the job run again: at-least-once, never lost.
+        log.error({ err: e }, "could not record the job's outcome; it will run again after its lease expires");
+      }
+    })();
+    inFlight.set(job.id, { job, done });
+    done.finally(() => {
+      inFlight.delete(job.id);
+      if (running) void pump();
+    });
+  }
+
+  return {
+    start() {
+      if (running) return;
+      running = true;
+      void pump();
+    },
+    wake() {
+      if (running) void pump();
+    },
+    async stop(graceMs) {
+      running = false;
+      if (timer) clearTimeout(timer);
+      const all = [...inFlight.values()];
+      let timeout: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        Promise.allSettled(all.map((x) => x.done)),
+        new Promise<void>((r) => (timeout = setTimeout(r, graceMs))),
+      ]);
+      clearTimeout(timeout);
+      const left = [...inFlight.values()];
+      await Promise.allSettled(
+        left.map(({ job }) =>
+          deps.store.finish(
+            { id: job.id, owner: deps.owner, orderKey: job.orderKey, attempts: job.attempts, errors: job.errors },
+            { type: "retry", runAt: clock(), error: "released at shutdown before it finished", spendAttempt: false },
+          ),
+        ),
+      );
+      return { finished: all.length - left.length, released: left.length };
+    },
+    status: () => ({ running, inFlight: inFlight.size, lastRoundAt, lastError }),
+  };
+}

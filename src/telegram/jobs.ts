@@ -1,0 +1,45 @@
+import type { Bot } from "grammy";
+import type { Update } from "grammy/types";
+import { PermanentJobError } from "../queue/errors";
+import type { JobHandler } from "../queue/worker";
+import { classifyBotApiError } from "./api-errors";
+
+export interface NotifyPayload {
+  chatId: number | string;
+  text: string;
+  parseMode?: "HTML" | "MarkdownV2" | "Markdown";
+}
+
+export const NOTIFY_MAX_ATTEMPTS = 10;
+
+/** Runs fn and rethrows a Bot API failure as the worker's retry/permanent signal. */
+async function withBotApiErrors(fn: () => Promise<unknown>): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    throw classifyBotApiError(err);
+  }
+}
+
+function parsePayload<T>(raw: string, what: string): T {
+  try {
+    return JSON.parse(raw) as T;
+  } catch {
+    throw new PermanentJobError(`${what} payload is not valid JSON`);
+  }
+}
+
+/** The job kinds the Telegram side handles; each row is one kind. */
+export function createTelegramJobHandlers(getBot: () => Bot): Record<string, JobHandler> {
+  return {
+    "telegram.update": async (job, { log }) => {
+      const update = parsePayload<Update>(job.payload, "update");
+      log.debug({ updateId: update.update_id }, "handling update");
+      await withBotApiErrors(() => getBot().handleUpdate(update));
+    },
+    "notify.send": async (job) => {
+      const p = parsePayload<NotifyPayload>(job.payload, "notification");
+      await withBotApiErrors(() => getBot().api.sendMessage(p.chatId, p.text, p.parseMode ? { parse_mode: p.parseMode } : {}));
+    },
+  };
+}

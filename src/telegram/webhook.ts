@@ -1,0 +1,113 @@
+import { randomUUID } from "node:crypto";
+import type { Logger } from "../log";
+import type { Metrics, WebhookOutcome } from "../metrics";
+import type { EnqueueResult, NewJob } from "../queue/types";
+import { secretMatches } from "./secret";
+import { parseUpdate, updateDedupeKey } from "./updates";
+
+export const WEBHOOK_PATH = "/telegram/webhook";
+export const MAX_UPDATE_BYTES = 1024 * 1024;
+export const UPDATE_MAX_ATTEMPTS = 8;
+
+export interface WebhookDeps {
+  /** Secrets accepted right now (the current one, plus the old one during a rotation). */
+  acceptedSecrets: () => readonly string[];
+  enqueue: (jobs: NewJob[]) => Promise<EnqueueResult[]>;
+  /** Called after a new update is durable, so the worker looks at once. */
+  onStored: () => void;
+  log: Logger;
+  metrics: Pick<Metrics, "webhookRequests" | "webhookAckSeconds" | "jobsEnqueued">;
+  clock?: () => number;
+}
+
+class BodyTooLarge extends Error {}
+
+/** Reads the body, giving up as soon as it passes `limit` bytes instead of buffering it all. */
+async function readLimited(req: Request, limit: number): Promise<string> {
+  const declared = req.headers.get("content-length");
+  if (declared !== null && Number(declared) > limit) throw new BodyTooLarge();
+  if (!req.body) return "";
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => {});
+      throw new BodyTooLarge();
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks, size).toString("utf8");
+}
+
+const json = (status: number, body: Record<string, unknown>, headers: Record<string, string> = {}) =>
+  new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } });
+
+/**
+ * POST /telegram/webhook. Checks in the order that leaks least: secret, media type, size, JSON.
+ * 200 means the update is committed to disk (or was already); 503 means nothing was stored and
+ * Telegram should redeliver. Every other answer is for requests Telegram itself never sends.
+ */
+export function createWebhookHandler(deps: WebhookDeps) {
+  const clock = deps.clock ?? Date.now;
+  return async function handleWebhook(req: Request): Promise<Response> {
+    const started = performance.now();
+    const reqId = req.headers.get("x-request-id")?.slice(0, 100) ?? randomUUID();
+    const answer = (outcome: WebhookOutcome, res: Response, extra: Record<string, unknown> = {}) => {
+      const seconds = (performance.now() - started) / 1000;
+      deps.metrics.webhookRequests.inc({ outcome });
+      deps.metrics.webhookAckSeconds.observe(seconds);
+      const level = outcome === "stored" || outcome === "duplicate" ? "info" : outcome === "unavailable" ? "error" : "warn";
+      deps.log[level]({ reqId, outcome, status: res.status, ms: Number((seconds * 1000).toFixed(2)), ...extra }, "webhook");
+      return res;
+    };
+
+    if (!secretMatches(req.headers.get("x-telegram-bot-api-secret-token"), deps.acceptedSecrets())) {
+      return answer("unauthorized", json(401, { ok: false, error: "missing or wrong X-Telegram-Bot-Api-Secret-Token header" }));
+    }
+    const type = (req.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+    if (type !== "application/json") {
+      return answer("unsupported_media_type", json(415, { ok: false, error: "Content-Type must be application/json" }));
+    }
+    let text: string;
+    try {
+      text = await readLimited(req, MAX_UPDATE_BYTES);
+    } catch (err) {
+      if (err instanceof BodyTooLarge) {
+        return answer("too_large", json(413, { ok: false, error: `body exceeds ${MAX_UPDATE_BYTES} bytes` }));
+      }
+      return answer("bad_request", json(400, { ok: false, error: "could not read the request body" }));
+    }
+    const parsed = parseUpdate(text);
+    if (!parsed.ok) return answer("bad_request", json(400, { ok: false, error: parsed.message }));
+
+    const job: NewJob = {
+      kind: "telegram.update",
+      dedupeKey: updateDedupeKey(parsed.updateId),
+      orderKey: parsed.orderKey,
+      seq: parsed.updateId,
+      payload: text,
+      maxAttempts: UPDATE_MAX_ATTEMPTS,
+      runAt: clock(),
+    };
+    let result: EnqueueResult;
+    try {
+      [result] = (await deps.enqueue([job])) as [EnqueueResult];
+    } catch (err) {
+      return answer(
+        "unavailable",
+        json(503, { ok: false, error: "storage unavailable; the update was not stored, retry later" }, { "retry-after": "5" }),
+        { updateId: parsed.updateId, err: (err as Error)?.message },
+      );
+    }
+    if (result.inserted) {
+      deps.metrics.jobsEnqueued.inc({ kind: job.kind });
+      deps.onStored();
+      return answer("stored", json(200, { ok: true }), { updateId: parsed.updateId, jobId: result.id, type: parsed.type });
+    }
+    return answer("duplicate", json(200, { ok: true, duplicate: true }), { updateId: parsed.updateId, jobId: result.id });
+  };
+}
