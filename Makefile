@@ -16,9 +16,10 @@ node_modules/.installed: package.json package-lock.json
 build: dist/tgwh
 dist/tgwh: node_modules/.installed $(SOURCES)
 	@mkdir -p dist
-	$(BUN) build src/main.ts --compile --minify-syntax --sourcemap=inline \
+	@# Build beside and rename: a running test's binary is never overwritten in place.
+	$(BUN) build src/main.ts --compile --minify-syntax \
 	  --define 'TGWH_BUILD_VERSION="$(VERSION)"' --define 'TGWH_BUILD_COMMIT="$(COMMIT)"' \
-	  --outfile dist/tgwh
+	  --outfile dist/tgwh.tmp.$$$$ && mv -f dist/tgwh.tmp.$$$$ dist/tgwh
 
 # Starts the service on ./data/tgwh.db; without TGWH_BOT_TOKEN it is the dev sandbox.
 run: build
