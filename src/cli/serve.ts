@@ -3,6 +3,7 @@ import { checkServeConfig, secretsOf, type Config } from "../config";
 import { devBanner, resolveDevSecrets, startDevBotApiIfNeeded } from "../dev/sandbox";
 import { createHttpApp } from "../http";
 import { createLogger } from "../log";
+import { notePeerAddress } from "../peer-address";
 import { routeModules } from "../routes";
 import { VERSION } from "../version";
 
@@ -25,7 +26,10 @@ export async function serve(baseCfg: Config): Promise<number> {
     hostname: cfg.listen.hostname,
     port: cfg.listen.port,
     maxRequestBodySize: MAX_REQUEST_BODY,
-    fetch: (req) => app.fetch(req),
+    fetch: (req, srv) => {
+      notePeerAddress(req, srv.requestIP(req)?.address);
+      return app.fetch(req);
+    },
     error: (err) => {
       log.error({ err }, "request failed before routing");
       return new Response(JSON.stringify({ ok: false, error: "internal error" }), { status: 500 });
@@ -48,8 +52,12 @@ export async function serve(baseCfg: Config): Promise<number> {
       }
       stopping = true;
       log.info({ signal, graceSeconds: cfg.shutdownSeconds }, "stopping: no new requests, finishing running jobs");
-      // Let in-flight requests finish (their commits are queued), but not forever.
-      await Promise.race([server.stop(false), Bun.sleep(5000).then(() => server.stop(true))]);
+      // Stop listening, let in-flight requests finish (their commits are queued), then close
+      // idle keep-alive connections, which would otherwise hold the stop open.
+      void server.stop(false);
+      const until = Date.now() + 5000;
+      while (server.pendingRequests > 0 && Date.now() < until) await Bun.sleep(10);
+      await server.stop(true);
       stopRetention();
       const res = await ctx.worker.stop(cfg.shutdownSeconds * 1000);
       ctx.metrics.workerUp.set(0);

@@ -1,0 +1,38 @@
+import { describe, expect, test } from "bun:test";
+import { retryDelayMs } from "../../src/queue/backoff";
+import { scrubSecrets } from "../../src/log";
+import { secretMatches } from "../../src/telegram/secret";
+
+describe("retryDelayMs (full jitter)", () => {
+  const policy = { baseMs: 1000, capMs: 60_000 };
+  test("the ceiling doubles per attempt and stops at the cap", () => {
+    const top = (a: number) => retryDelayMs(a, policy, () => 0.999999);
+    expect(top(1)).toBe(999);
+    expect(top(2)).toBe(1999);
+    expect(top(3)).toBe(3999);
+    expect(top(7)).toBe(59_999);
+    expect(top(50)).toBe(59_999);
+  });
+  test("the delay is spread from 0 to the ceiling", () => {
+    expect(retryDelayMs(4, policy, () => 0)).toBe(0);
+    expect(retryDelayMs(4, policy, () => 0.5)).toBe(4000);
+  });
+});
+
+describe("secretMatches", () => {
+  test("accepts any of the accepted secrets and nothing else", () => {
+    expect(secretMatches("new", ["new", "old"])).toBe(true);
+    expect(secretMatches("old", ["new", "old"])).toBe(true);
+    expect(secretMatches("ol", ["new", "old"])).toBe(false);
+    expect(secretMatches(null, ["new"])).toBe(false);
+    expect(secretMatches("", [])).toBe(false);
+  });
+});
+
+describe("scrubSecrets", () => {
+  test("replaces every occurrence, also inside URLs and error text", () => {
+    const token = "123:ABCDEF";
+    const line = `{"msg":"POST https://api.telegram.org/bot${token}/sendMessage failed","token":"${token}"}`;
+    expect(scrubSecrets(line, [token])).toBe('{"msg":"POST https://api.telegram.org/bot[REDACTED]/sendMessage failed","token":"[REDACTED]"}');
+  });
+});
