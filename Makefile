@@ -6,7 +6,7 @@ VERSION := $(shell node -p "require('./package.json').version")
 COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 SOURCES := $(shell find src -type f \( -name '*.ts' -o -name '*.sql' -o -name '*.json' -o -name '*.html' -o -name '*.js' -o -name '*.css' \) 2>/dev/null)
 
-.PHONY: run test build deps typecheck unit e2e migrations clean
+.PHONY: run test build deps typecheck unit e2e migrations clean soak install
 
 deps: node_modules/.installed
 node_modules/.installed: package.json package-lock.json
@@ -32,10 +32,23 @@ typecheck: node_modules/.installed
 test: typecheck build
 	$(BUN) test
 
+# Chaos soak against the compiled binary (bench/soak.ts; docs/soak.md): DURATION=30m RATE=200
+# KILL_EVERY=60s OUT=bench/soak-out. Then the bad-input fuzz with more cases than make test runs.
+DURATION ?= 30m
+soak: build
+	@# A private copy of the binary: a rebuild during the run must not change what restarts run.
+	cp dist/tgwh dist/tgwh-soak && TGWH_BINARY=$(CURDIR)/dist/tgwh-soak DURATION=$(DURATION) $(BUN) bench/soak.ts
+	FUZZ_RUNS=$${FUZZ_RUNS:-2000} $(BUN) test test/fuzz
+
 # After changing src/db/schema.ts: generate the SQL migration and embed it in the binary.
 migrations: node_modules/.installed
 	node_modules/.bin/drizzle-kit generate
 	$(BUN) scripts/embed-migrations.ts
+
+# Installs on this VM (as root): `sudo make install INSTALL_ARGS="--server-name bot.example.com"`;
+# DESTDIR=/tmp/root stages into a directory instead (see deploy/install.sh --help).
+install: build
+	deploy/install.sh --binary dist/tgwh $(if $(DESTDIR),--prefix "$(DESTDIR)") $(INSTALL_ARGS)
 
 clean:
 	rm -rf dist

@@ -5,6 +5,7 @@ import type { Config } from "./config";
 import { openDb, type Db } from "./db/client";
 import { createSettings, type Settings } from "./db/settings";
 import { createWriter, type Writer } from "./db/writer";
+import { takeOverWalSync } from "./db/wal-sync";
 import type { Logger } from "./log";
 import { createMetrics, type Metrics } from "./metrics";
 import { createPruner, retentionCutoff } from "./queue/retention";
@@ -15,6 +16,7 @@ import { createOutboundTransformer } from "./telegram/api";
 import { createBot } from "./telegram/bot";
 import { loadBotInfo } from "./telegram/bot-info";
 import { createTelegramJobHandlers } from "./telegram/jobs";
+import { createSendGuard } from "./telegram/send-guard";
 import { createSendLimiter, type SendLimiter } from "./telegram/send-limits";
 import { COMMIT, VERSION } from "./version";
 
@@ -40,6 +42,18 @@ export interface AppContext {
   instance: string;
 }
 
+/** Counts every newly stored job by kind, whoever enqueued it (webhook, notifications, CLI). */
+function countEnqueued(store: JobStore, metrics: Metrics): JobStore {
+  return {
+    ...store,
+    async enqueue(jobs) {
+      const results = await store.enqueue(jobs);
+      results.forEach((r, i) => r.inserted && metrics.jobsEnqueued.inc({ kind: jobs[i]!.kind }));
+      return results;
+    },
+  };
+}
+
 /** Outbound Bot API calls time out well inside the job lease, so a lease never expires mid-call. */
 export const botApiTimeoutSeconds = (leaseSeconds: number) => Math.max(1, Math.min(30, Math.floor(leaseSeconds / 2)));
 
@@ -47,7 +61,10 @@ export const botApiTimeoutSeconds = (leaseSeconds: number) => Math.max(1, Math.m
 export function createAppContext(cfg: Config, log: Logger, clock: () => number = Date.now): AppContext {
   const db = openDb({ path: cfg.dbPath, synchronous: cfg.synchronous, busyTimeoutMs: cfg.busyTimeoutMs, migrate: true });
   const metrics = createMetrics({ version: VERSION, commit: COMMIT });
+  // FULL: the writer fsyncs the WAL itself, off the event loop (see db/wal-sync.ts).
+  const walSync = cfg.synchronous === "FULL" ? takeOverWalSync(db.sqlite, db.path) : null;
   const writer = createWriter(db.sqlite, {
+    walSync,
     onCommit: (ops, seconds) => {
       metrics.dbCommits.inc();
       metrics.dbCommitOps.inc(ops);
@@ -58,11 +75,11 @@ export function createAppContext(cfg: Config, log: Logger, clock: () => number =
       log.error({ err, ops }, "database commit failed; nothing in this batch was acknowledged (disk full, read-only or locked?)");
     },
   });
-  const store = createJobStore(db.sqlite, writer, clock);
+  const store = countEnqueued(createJobStore(db.sqlite, writer, clock), metrics);
   const stats = createQueueStats(db.sqlite, clock);
   metrics.setQueueSnapshot(() => stats.snapshot());
   const settings = createSettings(db.sqlite, clock);
-  const limiter = createSendLimiter({ perSecond: cfg.sendPerSecond, clock });
+  const limiter = createSendLimiter({ perSecond: cfg.sendPerSecond, clock, warmStart: true });
   const instance = `${hostname()}:${cfg.listen.port}`;
   const owner = `${instance}/${process.pid}-${randomBytes(3).toString("hex")}`;
 
@@ -77,7 +94,7 @@ export function createAppContext(cfg: Config, log: Logger, clock: () => number =
     leaseMs: cfg.leaseSeconds * 1000,
     owner,
     log: log.child({ component: "worker" }),
-    logFields: (job) => (job.kind === "telegram.update" ? { updateId: job.seq } : {}),
+    logFields: (job) => (job.kind === "telegram.update" ? { update_id: job.seq } : {}),
     clock,
     events: {
       started: (job) => metrics.jobsStarted.inc({ kind: job.kind }),
@@ -90,7 +107,10 @@ export function createAppContext(cfg: Config, log: Logger, clock: () => number =
         else if (outcome === "rescheduled") metrics.jobsRescheduled.inc({ kind });
         else metrics.jobsDead.inc({ kind });
       },
-      leasesExpired: (count) => metrics.leasesExpired.inc(count),
+      leasesExpired: (count, _dead, expired) => {
+        metrics.leasesExpired.inc(count);
+        for (const e of expired) if (e.state === "dead") metrics.jobsDead.inc({ kind: e.kind });
+      },
     },
   });
 
@@ -119,7 +139,7 @@ export async function startWorker(ctx: AppContext, apiRoot: string, token: strin
         botInfo: info,
         publicUrl: ctx.cfg.publicUrl,
         timeoutSeconds,
-        transformer: createOutboundTransformer({ limiter: ctx.limiter, metrics: ctx.metrics, log: ctx.log }),
+        transformer: createOutboundTransformer({ limiter: ctx.limiter, guard: createSendGuard({ perSecond: ctx.cfg.sendPerSecond }), metrics: ctx.metrics, log: ctx.log }),
       });
       ctx.botRef.current = bot;
       ctx.log.info({ bot: info.username, botId: info.id }, "bot ready; worker starting");

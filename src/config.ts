@@ -37,6 +37,8 @@ export interface Config {
   retentionDays: number;
   authRatePerIp: number;
   authRatePerUser: number;
+  /** Attempts a Telegram update gets before it is dead (tests lower it to reach dead quickly). */
+  updateMaxAttempts: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -119,6 +121,8 @@ function httpsUrl(env: Env, name: string, required: "https" | "http(s)"): string
 
 function secretValue(env: Env, name: string, credential: string): string | null {
   const value = readSecret(env, name, credential);
+  // An empty file means "not set": the unit always loads webhook_secret_old, empty outside a rotation.
+  if (value === "") return null;
   if (value !== null && !SECRET_RE.test(value)) {
     throw new ConfigError(name, "must be 1-256 characters of A-Z, a-z, 0-9, '_' and '-'");
   }
@@ -156,7 +160,7 @@ export function loadConfig(env: Env = process.env): Config {
     telegramApi: httpsUrl(env, "TGWH_TELEGRAM_API", "http(s)") ?? "https://api.telegram.org",
     publicUrl: httpsUrl(env, "TGWH_PUBLIC_URL", "https"),
     trustedProxies: (env.TGWH_TRUSTED_PROXIES ?? "127.0.0.1,::1").split(",").map((s) => s.trim()).filter(Boolean),
-    workerConcurrency: int(env, "TGWH_WORKER_CONCURRENCY", 8, 1, 256),
+    workerConcurrency: int(env, "TGWH_WORKER_CONCURRENCY", 32, 1, 256),
     leaseSeconds,
     shutdownSeconds: int(env, "TGWH_SHUTDOWN_SECONDS", 10, 0, 600),
     sendPerSecond: int(env, "TGWH_SEND_PER_SECOND", 30, 0, 100000),
@@ -171,6 +175,7 @@ export function loadConfig(env: Env = process.env): Config {
     retentionDays,
     authRatePerIp: int(env, "TGWH_AUTH_RATE_PER_IP", 30, 1, 100000),
     authRatePerUser: int(env, "TGWH_AUTH_RATE_PER_USER", 10, 1, 100000),
+    updateMaxAttempts: int(env, "TGWH_UPDATE_MAX_ATTEMPTS", 8, 1, 100),
   };
 }
 

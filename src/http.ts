@@ -10,16 +10,22 @@ const errorBody = (status: number, error: string, headers: Record<string, string
 /** Elysia's own errors (validation, parse, not found) in the same `{ok:false, error}` shape. */
 function mapError(code: string | number, error: unknown): Response | undefined {
   if (error instanceof HttpError) return errorBody(error.status, error.message, error.headers);
+  // A route's `parse` hook (a size cap or rate limit before the body is read) threw an HttpError;
+  // Elysia wraps it in its ParseError.
+  const cause = (error as { cause?: unknown } | null)?.cause;
+  if (code === "PARSE" && cause instanceof HttpError) return errorBody(cause.status, cause.message, cause.headers);
   switch (code) {
     case "NOT_FOUND":
       return errorBody(404, "no such route");
     case "PARSE":
       return errorBody(400, "request body could not be parsed; send valid JSON with Content-Type: application/json");
     case "VALIDATION": {
-      const v = error as { all?: { path?: string; summary?: string; message?: string }[] };
+      const v = error as { all?: { path?: string; summary?: string; message?: string; schema?: { error?: unknown } }[] };
       const first = v.all?.[0];
       const field = first?.path ? first.path.replace(/^\//, "").replace(/\//g, ".") : "body";
-      return errorBody(400, `invalid ${field || "body"}: ${first?.summary ?? first?.message ?? "does not match the schema"}`);
+      // A schema's own `error` text (e.g. "must be one of pending, running, done, dead") beats the generic summary.
+      const custom = typeof first?.schema?.error === "string" ? first.schema.error : null;
+      return errorBody(400, `invalid ${field || "body"}: ${custom ?? first?.summary ?? first?.message ?? "does not match the schema"}`);
     }
     case "INVALID_COOKIE_SIGNATURE":
       return errorBody(400, "invalid cookie");
@@ -28,16 +34,25 @@ function mapError(code: string | number, error: unknown): Response | undefined {
   }
 }
 
-/** The HTTP surface: webhook ingress, health, metrics, and the route modules given. */
-export function createHttpApp(ctx: AppContext, modules: Elysia<any, any, any, any, any, any, any>[] = []) {
-  const handleWebhook = createWebhookHandler({
+/** The webhook ingress handler of this context (serve.ts also mounts it straight on Bun.serve). */
+export function createWebhookFor(ctx: AppContext): (req: Request) => Promise<Response> {
+  return createWebhookHandler({
     acceptedSecrets: ctx.acceptedSecrets,
     enqueue: (jobs) => ctx.store.enqueue(jobs),
     onStored: () => ctx.worker.wake(),
     log: ctx.log.child({ component: "webhook" }),
     metrics: ctx.metrics,
+    maxAttempts: ctx.cfg.updateMaxAttempts,
     clock: ctx.clock,
   });
+}
+
+/** The HTTP surface: webhook ingress, health, metrics, and the route modules given. */
+export function createHttpApp(
+  ctx: AppContext,
+  modules: Elysia<any, any, any, any, any, any, any>[] = [],
+  handleWebhook: (req: Request) => Promise<Response> = createWebhookFor(ctx),
+) {
   const staleAfterMs = 15_000;
 
   let app = new Elysia()
@@ -53,6 +68,14 @@ export function createHttpApp(ctx: AppContext, modules: Elysia<any, any, any, an
       detail: {
         tags: ["telegram"],
         summary: "Telegram webhook (Telegram only)",
+        responses: {
+          200: { description: "Stored durably (or a duplicate update_id already stored)" },
+          400: { description: "Body is not valid JSON or has no integer update_id" },
+          401: { description: "Missing or wrong X-Telegram-Bot-Api-Secret-Token" },
+          413: { description: "Body over 1 MiB" },
+          415: { description: "Content-Type is not application/json" },
+          503: { description: "Storage unavailable; nothing stored (Telegram redelivers)" },
+        },
         description:
           "Receives one Update. 200 only after it is committed to disk (also for a duplicate update_id); 401 wrong or missing X-Telegram-Bot-Api-Secret-Token; 400 invalid JSON or no integer update_id; 413 body over 1 MiB; 415 not application/json; 503 storage unavailable (nothing stored, Telegram redelivers).",
       },

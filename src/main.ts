@@ -1,8 +1,15 @@
 import { migrateCommand, serveCommand, versionCommand } from "./cli/basic";
 import { reportCliError, wantsHelp, type Command } from "./cli/command";
+import { initdataCommand } from "./cli/initdata";
+import { backupCommand } from "./cli/backup";
+import { jobsCommand } from "./cli/jobs";
+import { tokenCommand } from "./cli/token";
+import { webhookCommand } from "./cli/webhook";
+import { doctorCommand } from "./cli/doctor";
+import { smokeCommand } from "./cli/smoke";
 
 /** Every subcommand, one row each; `serve` is the default. */
-const COMMANDS: Command[] = [serveCommand, migrateCommand, versionCommand];
+const COMMANDS: Command[] = [serveCommand, migrateCommand, versionCommand, initdataCommand, webhookCommand, tokenCommand, jobsCommand, backupCommand, doctorCommand, smokeCommand];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -1,10 +1,18 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { QUEUE_COUNT_LIMIT } from "./queue/stats";
 
 export const WEBHOOK_OUTCOMES = ["stored", "duplicate", "unauthorized", "bad_request", "too_large", "unsupported_media_type", "unavailable"] as const;
 export type WebhookOutcome = (typeof WEBHOOK_OUTCOMES)[number];
 
+/** Job kinds whose series exist from the start (at 0), so rate() and increase() see their first event. */
+export const KNOWN_JOB_KINDS = ["telegram.update", "notify.send"] as const;
+
 export interface QueueSnapshot {
+  /** pending, running and dead jobs, each count capped at countLimit (see queue/stats.ts). */
   byStateKind: { state: string; kind: string; count: number }[];
+  countLimit: number;
+  /** Done jobs kept until retention prunes them: an upper-bound estimate. */
+  doneEstimate: number;
   oldestPendingAgeSeconds: number;
 }
 
@@ -24,7 +32,7 @@ export function createMetrics(opts: { version: string; commit: string }) {
     registry,
     webhookRequests: new Counter({
       name: "tgwh_webhook_requests_total",
-      help: "Webhook requests by outcome.",
+      help: "Webhook requests by outcome: stored and duplicate (200), unauthorized (401), bad_request (400), too_large (413), unsupported_media_type (415), unavailable (503).",
       labelNames: ["outcome"],
       registers: [registry],
     }),
@@ -50,7 +58,7 @@ export function createMetrics(opts: { version: string; commit: string }) {
     jobsRetried: new Counter({ name: "tgwh_jobs_retried_total", help: "Failed attempts scheduled again with backoff.", labelNames: ["kind"], registers: [registry] }),
     jobsRescheduled: new Counter({ name: "tgwh_jobs_rescheduled_total", help: "Attempts deferred by a rate limit (429 or local send limit) without spending an attempt.", labelNames: ["kind"], registers: [registry] }),
     jobsDead: new Counter({ name: "tgwh_jobs_dead_total", help: "Jobs moved to dead after their last attempt.", labelNames: ["kind"], registers: [registry] }),
-    leasesExpired: new Counter({ name: "tgwh_job_leases_expired_total", help: "Running jobs whose lease expired (crash or stall) and were returned to the queue.", registers: [registry] }),
+    leasesExpired: new Counter({ name: "tgwh_job_leases_expired_total", help: "Running jobs whose lease expired (crash or stall): back to pending, or to dead with no attempts left.", registers: [registry] }),
     jobProcessingSeconds: new Histogram({
       name: "tgwh_job_processing_seconds",
       help: "Time from a job being received (created) to finishing done, by kind. SLA for notifications: 30 s.",
@@ -69,7 +77,17 @@ export function createMetrics(opts: { version: string; commit: string }) {
     authValidations: new Counter({ name: "tgwh_auth_validations_total", help: "Auth validations by method and outcome.", labelNames: ["method", "outcome"], registers: [registry] }),
     authRateLimited: new Counter({ name: "tgwh_auth_rate_limited_total", help: "Auth requests rejected by the rate limiter, by scope.", labelNames: ["scope"], registers: [registry] }),
     workerUp: new Gauge({ name: "tgwh_worker_up", help: "1 while the worker loop is running.", registers: [registry] }),
-    queueJobs: new Gauge({ name: "tgwh_queue_jobs", help: "Jobs in the store by state and kind (read at scrape time).", labelNames: ["state", "kind"], registers: [registry] }),
+    queueJobs: new Gauge({
+      name: "tgwh_queue_jobs",
+      help: `Unfinished jobs by state (pending, running, dead) and kind, read at scrape time; each count stops at ${QUEUE_COUNT_LIMIT} (that value means at least that many).`,
+      labelNames: ["state", "kind"],
+      registers: [registry],
+    }),
+    queueDoneEstimate: new Gauge({
+      name: "tgwh_queue_done_jobs_estimate",
+      help: "Done jobs kept for dedupe until retention prunes them (estimated from their id span: an upper bound).",
+      registers: [registry],
+    }),
     queueOldestPendingAge: new Gauge({ name: "tgwh_queue_oldest_pending_age_seconds", help: "Age of the oldest runnable pending job (0 when none).", registers: [registry] }),
     /** Wires the scrape-time queue gauges to the store (the store is built after the metrics). */
     setQueueSnapshot(fn: () => QueueSnapshot) {
@@ -82,9 +100,18 @@ export function createMetrics(opts: { version: string; commit: string }) {
     if (!queueSnapshot) return;
     const s = queueSnapshot();
     m.queueJobs.reset();
+    for (const state of ["pending", "running", "dead"]) for (const kind of KNOWN_JOB_KINDS) m.queueJobs.set({ state, kind }, 0);
     for (const row of s.byStateKind) m.queueJobs.set({ state: row.state, kind: row.kind }, row.count);
+    m.queueDoneEstimate.set(s.doneEstimate);
     m.queueOldestPendingAge.set(s.oldestPendingAgeSeconds);
   };
+  // Series that alerts use with rate()/increase() exist at 0 from the start: a counter that appears
+  // already at 1 would hide its first event from increase() (the first dead job would not alert).
+  for (const outcome of WEBHOOK_OUTCOMES) m.webhookRequests.inc({ outcome }, 0);
+  for (const kind of KNOWN_JOB_KINDS) {
+    for (const c of [m.jobsEnqueued, m.jobsStarted, m.jobsSucceeded, m.jobsFailedPermanent, m.jobsRetried, m.jobsRescheduled, m.jobsDead]) c.inc({ kind }, 0);
+  }
+  for (const scope of ["chat", "group", "global"]) m.sendLimitDeferrals.inc({ scope }, 0);
   return { ...m, collectQueue };
 }
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,7 +1,8 @@
 import { createAppContext, startRetention, startWorker } from "../app";
 import { checkServeConfig, secretsOf, type Config } from "../config";
 import { devBanner, resolveDevSecrets, startDevBotApiIfNeeded } from "../dev/sandbox";
-import { createHttpApp } from "../http";
+import { createHttpApp, createWebhookFor } from "../http";
+import { WEBHOOK_PATH } from "../telegram/webhook";
 import { createLogger } from "../log";
 import { notePeerAddress } from "../peer-address";
 import { routeModules } from "../routes";
@@ -21,11 +22,15 @@ export async function serve(baseCfg: Config): Promise<number> {
   if (cfg.synchronous === "NORMAL") log.warn("TGWH_SQLITE_SYNCHRONOUS=NORMAL: a power loss can lose the last acknowledged updates");
 
   const ctx = createAppContext(cfg, log);
-  const app = createHttpApp(ctx, routeModules(ctx));
+  const handleWebhook = createWebhookFor(ctx);
+  const app = createHttpApp(ctx, routeModules(ctx), handleWebhook);
   const server = Bun.serve({
     hostname: cfg.listen.hostname,
     port: cfg.listen.port,
     maxRequestBodySize: MAX_REQUEST_BODY,
+    // The hot path skips Elysia's router and hooks (see docs/performance.md): the same handler
+    // function, so the same answers; Elysia still serves other methods on this path and all routes.
+    routes: { [WEBHOOK_PATH]: { POST: handleWebhook } },
     fetch: (req, srv) => {
       notePeerAddress(req, srv.requestIP(req)?.address);
       return app.fetch(req);

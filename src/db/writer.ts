@@ -1,4 +1,5 @@
 import type { Database } from "bun:sqlite";
+import type { WalSync } from "./wal-sync";
 
 /** One unit of work for the writer: synchronous statements that run inside the tick's transaction. */
 export type WriteOp<T> = () => T;
@@ -13,7 +14,7 @@ export interface Writer {
   /** Queues op for the next commit; resolves with its result once that commit is durable. */
   run<T>(op: WriteOp<T>): Promise<T>;
   readonly stats: WriterStats;
-  /** Commits what is queued now (used at shutdown). */
+  /** Commits what is queued now and makes every commit durable, blocking (used at shutdown). */
   flush(): void;
 }
 
@@ -24,31 +25,70 @@ interface Queued {
 }
 
 export interface WriterOptions {
-  /** Called after each commit with the number of ops it carried and how long it took. */
+  /** Called once a batch is durable with the number of ops it carried and the seconds from BEGIN to durable. */
   onCommit?: (ops: number, seconds: number) => void;
   onFailure?: (err: unknown, ops: number) => void;
+  /**
+   * Makes commits durable off the event loop (see wal-sync.ts). Without it a batch resolves
+   * when COMMIT returns: durable or not as the connection's `synchronous` setting says.
+   */
+  walSync?: WalSync | null;
+  /** How often a commit made outside the writer (plain autocommit) is synced at the latest. */
+  idleSyncMs?: number;
+  /**
+   * WAL syncs allowed in flight at once (default 2). One keeps batches biggest; a second lets the
+   * next batch commit and start its sync while a slow fsync (a busy disk: tens of ms) is still
+   * running, so a slow disk costs latency, not half the throughput.
+   */
+  maxSyncsInFlight?: number;
 }
 
 /**
- * Group commit. Every write in the process (new updates, claims, completions) goes through here;
- * all ops queued during one event-loop turn share one IMMEDIATE transaction and so one fsync.
- * bun:sqlite is synchronous, so while a commit is in flight the loop is blocked and new requests
- * pile up in the socket buffers; they all land in the next batch. A promise resolves only after
- * COMMIT returned, which is what lets the webhook answer 200 only for durable updates.
+ * Group commit. Every write in the process (new updates, claims, completions) goes through here.
+ * All ops queued meanwhile share one IMMEDIATE transaction and one sync of the WAL:
+ * - with walSync, the fsync runs on the thread pool; ops queued while it is in flight wait and
+ *   form the next transaction the moment it returns, so the service pays one fsync per batch and
+ *   the event loop keeps reading requests during the fsync (that is where throughput comes from);
+ * - without it, SQLite's COMMIT does its own sync (synchronous=FULL) or none (NORMAL).
+ * A promise resolves only after its COMMIT returned and, with walSync, after a sync that started
+ * after that COMMIT returned: the webhook answers 200 only for durable updates.
  */
 export function createWriter(sqlite: Database, opts: WriterOptions = {}): Writer {
   let queue: Queued[] = [];
   let scheduled = false;
+  /** WAL syncs in flight; at the limit, new ops wait for one to return and then go in one transaction. */
+  let syncing = 0;
+  const maxSyncs = Math.max(1, opts.maxSyncsInFlight ?? 2);
+  const walSync = opts.walSync ?? null;
   const stats: WriterStats = { transactions: 0, ops: 0, failures: 0 };
   const begin = sqlite.prepare("BEGIN IMMEDIATE");
   const commit = sqlite.prepare("COMMIT");
   const rollback = sqlite.prepare("ROLLBACK");
+  /** Batches committed but not yet known durable, each with its results. */
+  let awaitingSync: { batch: Queued[]; results: unknown[]; started: number }[] = [];
+  const totalChanges = sqlite.prepare<{ n: number }, []>("SELECT total_changes() AS n");
+  let changesAtLastSync = walSync ? (totalChanges.get()?.n ?? 0) : 0;
 
-  function flush(): void {
-    scheduled = false;
+  function fail(batch: Queued[], err: unknown): void {
+    stats.failures++;
+    opts.onFailure?.(err, batch.length);
+    for (const q of batch) q.reject(err);
+  }
+
+  function settle(list: typeof awaitingSync): void {
+    for (const { batch, results, started } of list) {
+      stats.transactions++;
+      stats.ops += batch.length;
+      opts.onCommit?.(batch.length, (performance.now() - started) / 1000);
+      for (let i = 0; i < batch.length; i++) batch[i]!.resolve(results[i]);
+    }
+  }
+
+  /** Runs the queued ops in one transaction; returns false when it failed (already rejected). */
+  function commitQueued(): boolean {
     const batch = queue;
     queue = [];
-    if (batch.length === 0) return;
+    if (batch.length === 0) return true;
     const started = performance.now();
     const results: unknown[] = new Array(batch.length);
     try {
@@ -61,27 +101,97 @@ export function createWriter(sqlite: Database, opts: WriterOptions = {}): Writer
         throw err;
       }
     } catch (err) {
-      stats.failures++;
-      opts.onFailure?.(err, batch.length);
-      for (const q of batch) q.reject(err);
+      fail(batch, err);
+      return false;
+    }
+    awaitingSync.push({ batch, results, started });
+    return true;
+  }
+
+  /** Batches whose sync started, oldest first; a sync that returns settles its own and every older one. */
+  const syncOrder: (typeof awaitingSync)[] = [];
+
+  function startSync(): void {
+    const list = awaitingSync;
+    awaitingSync = [];
+    syncing++;
+    syncOrder.push(list);
+    changesAtLastSync = totalChanges.get()?.n ?? changesAtLastSync;
+    walSync!.sync().then(
+      () => {
+        syncing--;
+        // Everything written before this sync started is durable, older batches included.
+        const i = syncOrder.indexOf(list);
+        for (const older of syncOrder.splice(0, i + 1)) settle(older);
+        tick();
+      },
+      (err) => {
+        syncing--;
+        const i = syncOrder.indexOf(list);
+        if (i >= 0) {
+          syncOrder.splice(i, 1);
+          for (const { batch } of list) fail(batch, err);
+        } // else flush() already synced and settled it
+        tick();
+      },
+    );
+  }
+
+  function tick(): void {
+    scheduled = false;
+    if (syncing >= maxSyncs) return; // a sync's completion calls tick again
+    commitQueued();
+    if (!walSync) {
+      const list = awaitingSync;
+      awaitingSync = [];
+      settle(list);
       return;
     }
-    stats.transactions++;
-    stats.ops += batch.length;
-    opts.onCommit?.(batch.length, (performance.now() - started) / 1000);
-    for (let i = 0; i < batch.length; i++) batch[i]!.resolve(results[i]);
+    if (awaitingSync.length > 0) startSync();
+  }
+
+  function schedule(): void {
+    if (!scheduled && syncing < maxSyncs) {
+      scheduled = true;
+      setImmediate(tick);
+    }
+  }
+
+  // Writes made outside the writer (rare autocommits on the same connection) run at NORMAL:
+  // sync them soon even when no batch comes along.
+  if (walSync) {
+    const timer = setInterval(() => {
+      if (syncing > 0 || scheduled || queue.length > 0) return;
+      try {
+        if ((totalChanges.get()?.n ?? 0) !== changesAtLastSync) startSync();
+      } catch {
+        clearInterval(timer); // the database was closed (shutdown)
+      }
+    }, opts.idleSyncMs ?? 200);
+    timer.unref?.();
   }
 
   return {
     stats,
-    flush,
+    flush() {
+      scheduled = false;
+      commitQueued();
+      const list = [...syncOrder.splice(0).flat(), ...awaitingSync];
+      awaitingSync = [];
+      if (walSync) {
+        try {
+          walSync.syncNow();
+        } catch (err) {
+          for (const { batch } of list) fail(batch, err);
+          return;
+        }
+      }
+      settle(list);
+    },
     run<T>(op: WriteOp<T>): Promise<T> {
       return new Promise<T>((resolve, reject) => {
         queue.push({ op, resolve: resolve as (v: unknown) => void, reject });
-        if (!scheduled) {
-          scheduled = true;
-          setImmediate(flush);
-        }
+        schedule();
       });
     },
   };

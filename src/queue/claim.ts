@@ -6,10 +6,14 @@ export interface ClaimOptions {
   leaseMs: number;
   limit: number;
   now: number;
+  /** Also return expired leases to the queue in this round (default true; the worker does it once a second). */
+  expireLeases?: boolean;
 }
 
 export interface ExpiredLease {
   id: number;
+  kind: string;
+  seq: number;
   orderKey: string | null;
   state: string;
 }

@@ -21,13 +21,13 @@ export function prepareJobStatements(sqlite: Database) {
     ),
     idByDedupeKey: sqlite.prepare<{ id: number }, [string]>("SELECT id FROM jobs WHERE dedupe_key = ?"),
     // Leases that ran out: the holder crashed or stalled. Attempts left → pending again, else dead.
-    expireLeases: sqlite.prepare<{ id: number; orderKey: string | null; state: string }, [number, string, number]>(
+    expireLeases: sqlite.prepare<{ id: number; kind: string; seq: number; orderKey: string | null; state: string }, [number, string, number]>(
       `UPDATE jobs SET
          state = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'pending' END,
          finished_at = CASE WHEN attempts >= max_attempts THEN ?3 ELSE NULL END,
          last_error = ?2, lease_owner = NULL, lease_until = NULL
        WHERE state = 'running' AND lease_until < ?1
-       RETURNING id, order_key AS orderKey, state`,
+       RETURNING id, kind, seq, order_key AS orderKey, state`,
     ),
     // Jobs of a previous run of this same instance (same name, other pid): it is gone, so they
     // need not wait for their lease to expire.

@@ -29,7 +29,7 @@ export function createJobStore(sqlite: Database, writer: Writer, clock: () => nu
     enqueue: (jobs) => writer.run(() => insertJobs(stmts, jobs, clock())),
     claim: (opts) =>
       writer.run(() => {
-        const expired = expireLeases(stmts, opts.now);
+        const expired = opts.expireLeases === false ? [] : expireLeases(stmts, opts.now);
         return { expired, jobs: claimJobs(stmts, opts) };
       }),
     finish: (job, f) => writer.run(() => finishJob(stmts, job, f, clock())),

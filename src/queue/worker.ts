@@ -1,7 +1,9 @@
 import type { Logger } from "../log";
 import { retryDelayMs, type BackoffPolicy, DEFAULT_BACKOFF } from "./backoff";
 import { errorMessage, PermanentJobError, RescheduleError } from "./errors";
+import type { ExpiredLease } from "./claim";
 import type { Finish } from "./finish";
+import { runWithJobLog } from "./job-context";
 import type { JobStore } from "./store";
 import type { JobRow } from "./types";
 
@@ -17,7 +19,8 @@ export type JobOutcome = "succeeded" | "failed_permanent" | "rescheduled" | "ret
 export interface WorkerEvents {
   started?(job: JobRow): void;
   finished?(job: JobRow, outcome: JobOutcome, seconds: number): void;
-  leasesExpired?(count: number, dead: number): void;
+  /** `expired` lists each job (id, kind, and whether it went back to pending or to dead). */
+  leasesExpired?(count: number, dead: number, expired: ExpiredLease[]): void;
 }
 
 export interface WorkerDeps {
@@ -30,7 +33,7 @@ export interface WorkerDeps {
   events?: WorkerEvents;
   backoff?: BackoffPolicy;
   /** Extra fields for every log line about a job (e.g. the update_id of a Telegram update). */
-  logFields?: (job: JobRow) => Record<string, unknown>;
+  logFields?: (job: Pick<JobRow, "kind" | "seq">) => Record<string, unknown>;
   /** Longest sleep between claim rounds when nothing wakes the worker. */
   pollMs?: number;
   clock?: () => number;
@@ -73,8 +76,13 @@ export function createWorker(deps: WorkerDeps): Worker {
   const pollMs = deps.pollMs ?? 1000;
   const backoff = deps.backoff ?? DEFAULT_BACKOFF;
   const inFlight = new Map<number, { job: JobRow; done: Promise<void> }>();
+  /** Slots taken: jobs whose handler is still running (a job waiting only for its finish to be durable frees its slot). */
+  let busy = 0;
+  let lastExpiryAt = 0;
   let running = false;
   let claiming = false;
+  /** The claim round in flight: stop() waits for it, so jobs it claims are run or handed back, never orphaned. */
+  let claimRound: Promise<void> = Promise.resolve();
   let again = false;
   let timer: ReturnType<typeof setTimeout> | null = null;
   let lastRoundAt: number | null = null;
@@ -90,31 +98,42 @@ export function createWorker(deps: WorkerDeps): Worker {
     } catch {
       delay = pollMs;
     }
-    timer = setTimeout(pump, delay);
+    timer = setTimeout(() => void pump(true), delay);
   }
 
-  async function pump(): Promise<void> {
+  /** One claim round. `fromTimer`: the poll or a due run_at/lease expiry woke it, so expired leases are looked for now. */
+  async function pump(fromTimer = false): Promise<void> {
     if (!running) return;
     if (claiming) {
       again = true;
       return;
     }
-    const free = deps.concurrency - inFlight.size;
+    const free = deps.concurrency - busy;
     if (free <= 0) {
       lastRoundAt = clock(); // busy, not stuck: readiness watches this
       return;
     }
     claiming = true;
     again = false;
+    let roundDone!: () => void;
+    claimRound = new Promise<void>((r) => (roundDone = r));
     try {
       const now = clock();
-      const { expired, jobs } = await deps.store.claim({ owner: deps.owner, leaseMs: deps.leaseMs, limit: free, now });
+      // Leases last tens of seconds: looking for expired ones once a second is plenty, and keeps
+      // that scan out of the claim rounds that run back to back while draining a backlog.
+      const expire = fromTimer || now - lastExpiryAt >= 1000;
+      if (expire) lastExpiryAt = now;
+      const { expired, jobs } = await deps.store.claim({ owner: deps.owner, leaseMs: deps.leaseMs, limit: free, now, expireLeases: expire });
       lastRoundAt = clock();
       lastError = null;
       if (expired.length > 0) {
         const dead = expired.filter((e) => e.state === "dead").length;
-        deps.events?.leasesExpired?.(expired.length, dead);
-        deps.log.warn({ jobIds: expired.map((e) => e.id).slice(0, 50), count: expired.length, dead }, "job leases expired; jobs returned to the queue");
+        deps.events?.leasesExpired?.(expired.length, dead, expired);
+        // One line per job (job id and kind on each, like every job line), capped after a big crash.
+        for (const e of expired.slice(0, 50)) {
+          deps.log.warn({ jobId: e.id, kind: e.kind, ...deps.logFields?.(e), state: e.state }, e.state === "dead" ? "job dead: lease expired with no attempts left" : "job lease expired; returned to the queue");
+        }
+        if (expired.length > 50) deps.log.warn({ count: expired.length, dead }, "more job leases expired than logged one by one");
       }
       for (const job of jobs) runJob(job);
       if (jobs.length === free) again = true;
@@ -123,8 +142,9 @@ export function createWorker(deps: WorkerDeps): Worker {
       deps.log.error({ err }, "claiming jobs failed; retrying at the next poll");
     } finally {
       claiming = false;
+      roundDone();
     }
-    if (again && running && inFlight.size < deps.concurrency) queueMicrotask(pump);
+    if (again && running && busy < deps.concurrency) queueMicrotask(() => void pump());
     else schedule();
   }
 
@@ -133,18 +153,24 @@ export function createWorker(deps: WorkerDeps): Worker {
     const started = performance.now();
     deps.events?.started?.(job);
     const handler = deps.handlers[job.kind];
+    busy++;
     const done = (async () => {
       let err: unknown;
       try {
         if (!handler) throw new PermanentJobError(`no handler for job kind '${job.kind}'`);
-        await handler(job, { log });
+        await runWithJobLog(log, () => handler(job, { log }));
       } catch (e) {
         err = e ?? new Error("handler threw an empty value");
       }
       const { finish, outcome } = decideFinish(job, err, clock(), backoff);
       const seconds = (performance.now() - started) / 1000;
+      const recorded = deps.store.finish({ id: job.id, owner: deps.owner, orderKey: job.orderKey, attempts: job.attempts, errors: job.errors }, finish);
+      // The slot is free once the outcome is queued: the next claim joins the same commit as this
+      // finish (and sees the chain successor it readies), so a slot costs one commit per job, not two.
+      busy--;
+      if (running) void pump();
       try {
-        await deps.store.finish({ id: job.id, owner: deps.owner, orderKey: job.orderKey, attempts: job.attempts, errors: job.errors }, finish);
+        await recorded;
         deps.events?.finished?.(job, outcome, seconds);
         const line = { outcome, seconds: Number(seconds.toFixed(4)), error: finish.error ?? undefined };
         if (outcome === "succeeded") log.info(line, "job done");
@@ -158,7 +184,6 @@ export function createWorker(deps: WorkerDeps): Worker {
     inFlight.set(job.id, { job, done });
     done.finally(() => {
       inFlight.delete(job.id);
-      if (running) void pump();
     });
   }
 
@@ -174,6 +199,8 @@ export function createWorker(deps: WorkerDeps): Worker {
     async stop(graceMs) {
       running = false;
       if (timer) clearTimeout(timer);
+      // A claim committed but not yet returned would leave its jobs running with nobody on them.
+      await claimRound;
       const all = [...inFlight.values()];
       let timeout: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([

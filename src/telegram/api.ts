@@ -2,6 +2,8 @@ import type { Transformer } from "grammy";
 import type { Logger } from "../log";
 import type { Metrics } from "../metrics";
 import { RescheduleError } from "../queue/errors";
+import { currentJobLog } from "../queue/job-context";
+import type { SendGuard } from "./send-guard";
 import type { SendLimiter } from "./send-limits";
 
 /** Methods that post into a chat and so count against Telegram's sending limits. */
@@ -17,6 +19,8 @@ export const MAX_INLINE_WAIT_MS = 1100;
 
 export interface OutboundDeps {
   limiter: SendLimiter;
+  /** Re-checks the hard limits at the moment of sending (a late wake-up must not bunch sends). */
+  guard?: SendGuard;
   metrics: Pick<Metrics, "botApiCalls" | "botApiRetryAfterSeconds" | "sendLimitDeferrals">;
   log: Logger;
   sleep?: (ms: number) => Promise<void>;
@@ -37,6 +41,7 @@ export function createOutboundTransformer(deps: OutboundDeps): Transformer {
         throw new RescheduleError(slot.waitMs, `send limit (${slot.scope}) reached; deferred ${slot.waitMs} ms`);
       }
       if (slot.waitMs > 0) await sleep(slot.waitMs);
+      await deps.guard?.beforeSend(chatId);
     }
     try {
       const res = await prev(method, payload, signal);
@@ -45,7 +50,7 @@ export function createOutboundTransformer(deps: OutboundDeps): Transformer {
       if (!res.ok && res.error_code === 429) {
         const retryAfter = Number(res.parameters?.retry_after ?? 0);
         deps.metrics.botApiRetryAfterSeconds.inc(retryAfter);
-        deps.log.warn({ method, retryAfter }, "Bot API answered 429 Too Many Requests");
+        (currentJobLog() ?? deps.log).warn({ method, retryAfter }, "Bot API answered 429 Too Many Requests");
       }
       return res;
     } catch (err) {

@@ -34,7 +34,7 @@ export function createTelegramJobHandlers(getBot: () => Bot): Record<string, Job
   return {
     "telegram.update": async (job, { log }) => {
       const update = parsePayload<Update>(job.payload, "update");
-      log.debug({ updateId: update.update_id }, "handling update");
+      log.debug("handling update");
       await withBotApiErrors(() => getBot().handleUpdate(update));
     },
     "notify.send": async (job) => {

@@ -19,6 +19,13 @@ export interface SendLimitOptions {
   perChatIntervalMs?: number;
   perGroupPerMinute?: number;
   clock?: () => number;
+  /**
+   * Assume a previous process may have sent right up to the moment this limiter was created (a
+   * restart after kill -9 or a deploy): each chat's first slot is then one interval later and
+   * nothing goes out during the first global window. Without it, a job re-run after a crash sent
+   * its message again within the chat's 1 s and got a 429 (found by the chaos soak).
+   */
+  warmStart?: boolean;
 }
 
 /** Groups and supergroups have negative ids; channels too ("-100…"), and they share the group limit. */
@@ -29,6 +36,11 @@ export function createSendLimiter(opts: SendLimitOptions): SendLimiter {
   const globalInterval = opts.perSecond > 0 ? 1000 / opts.perSecond : 0;
   const chatInterval = opts.perChatIntervalMs ?? 1000;
   const groupInterval = 60_000 / (opts.perGroupPerMinute ?? 20);
+  const createdAt = clock();
+  const warm = opts.warmStart ?? false;
+  // A group's first slot waits one group interval, a private chat's one chat interval.
+  const firstSlot = (chatId: number | string) => (warm ? createdAt + (isGroupChat(chatId) ? groupInterval : chatInterval) : 0);
+  const globalFrom = warm && globalInterval > 0 ? createdAt + 1000 : 0;
   // Booked global slot times, sorted. A chat-limited booking in the future must not block the
   // free slots before it, so the global cap is a set of slots, not a single "next" time.
   let globalSlots: number[] = [];
@@ -54,7 +66,7 @@ export function createSendLimiter(opts: SendLimitOptions): SendLimiter {
   }
 
   function slotFor(chatId: number | string, now: number) {
-    const chat = chatNext.get(String(chatId)) ?? 0;
+    const chat = chatNext.get(String(chatId)) ?? firstSlot(chatId);
     let at = now;
     let scope: LimitScope = "none";
     if (chat > at) {
@@ -62,7 +74,7 @@ export function createSendLimiter(opts: SendLimitOptions): SendLimiter {
       scope = isGroupChat(chatId) ? "group" : "chat";
     }
     if (globalInterval > 0) {
-      const g = earliestGlobal(at);
+      const g = earliestGlobal(Math.max(at, globalFrom));
       if (g > at) scope = "global";
       at = g;
     }

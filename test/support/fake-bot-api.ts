@@ -7,10 +7,12 @@ export interface RecordedCall {
   token: string;
   payload: Record<string, unknown>;
   at: number;
+  /** HTTP status the call was answered with (unset while it is still pending). */
+  status?: number;
 }
 
 export type Fault =
-  | { kind: "error"; code: number; description: string; retryAfter?: number }
+  | { kind: "error"; code: number; description: string; retryAfter?: number; afterMs?: number }
   | { kind: "delay"; ms: number }
   | { kind: "hang" };
 
@@ -23,6 +25,10 @@ export interface FakeBotApi {
   failNext(method: string, fault: Fault, times?: number): void;
   /** Every call of `method` gets `fault` until cleared. */
   failAlways(method: string, fault: Fault | null): void;
+  /** What getWebhookInfo answers; setWebhook/deleteWebhook update url, max_connections, allowed_updates. Mutable. */
+  webhookInfo: Record<string, unknown>;
+  /** Shifts the Date header of every answer by this much (clock-skew checks); 0 = the real time. */
+  setClockOffset(ms: number): void;
   stop(): void;
 }
 
@@ -36,11 +42,18 @@ export const FAKE_BOT_INFO = {
   supports_inline_queries: false,
 };
 
-export function startFakeBotApi(): FakeBotApi {
+export interface FakeBotApiOptions {
+  /** Consulted for every call without a scripted fault: return a fault to inject (bench/sim uses it for limits and random faults). */
+  decide?: (call: RecordedCall) => Fault | null;
+}
+
+export function startFakeBotApi(opts: FakeBotApiOptions = {}): FakeBotApi {
   const calls: RecordedCall[] = [];
   const once = new Map<string, { fault: Fault; left: number }[]>();
   const always = new Map<string, Fault>();
   let nextMessageId = 1000;
+  const webhookInfo: Record<string, unknown> = { url: "", has_custom_certificate: false, pending_update_count: 0, max_connections: 40 };
+  let clockOffsetMs = 0;
 
   const pickFault = (method: string): Fault | null => {
     const queue = once.get(method);
@@ -67,11 +80,14 @@ export function startFakeBotApi(): FakeBotApi {
         const text = await req.text();
         if (text) payload = JSON.parse(text);
       }
-      calls.push({ method, token, payload, at: Date.now() });
-      const fault = pickFault(method);
+      const call: RecordedCall = { method, token, payload, at: Date.now() };
+      calls.push(call);
+      const fault = pickFault(method) ?? opts.decide?.(call) ?? null;
       if (fault?.kind === "hang") return new Promise<Response>(() => {});
       if (fault?.kind === "delay") await Bun.sleep(fault.ms);
       if (fault?.kind === "error") {
+        if (fault.afterMs) await Bun.sleep(fault.afterMs);
+        call.status = fault.code;
         return Response.json(
           {
             ok: false,
@@ -82,14 +98,25 @@ export function startFakeBotApi(): FakeBotApi {
           { status: fault.code },
         );
       }
+      call.status = 200;
       const ok = (result: unknown) => Response.json({ ok: true, result });
+      const withDate = (res: Response) => {
+        if (clockOffsetMs !== 0) res.headers.set("date", new Date(Date.now() + clockOffsetMs).toUTCString());
+        return res;
+      };
       switch (method) {
         case "getMe":
-          return ok(FAKE_BOT_INFO);
+          return withDate(ok(FAKE_BOT_INFO));
         case "sendMessage":
           return ok({ message_id: nextMessageId++, date: Math.floor(Date.now() / 1000), chat: { id: payload.chat_id, type: "private" }, text: payload.text });
         case "getWebhookInfo":
-          return ok({ url: "", has_custom_certificate: false, pending_update_count: 0, max_connections: 40 });
+          return withDate(ok(webhookInfo));
+        case "setWebhook":
+          Object.assign(webhookInfo, { url: payload.url, max_connections: payload.max_connections ?? 40, allowed_updates: payload.allowed_updates });
+          return ok(true);
+        case "deleteWebhook":
+          webhookInfo.url = "";
+          return ok(true);
         default:
           return ok(true);
       }
@@ -108,6 +135,10 @@ export function startFakeBotApi(): FakeBotApi {
     failAlways(method, fault) {
       if (fault) always.set(method, fault);
       else always.delete(method);
+    },
+    webhookInfo,
+    setClockOffset: (ms) => {
+      clockOffsetMs = ms;
     },
     stop: () => server.stop(true),
   };

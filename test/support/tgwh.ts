@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
 
-/** The compiled binary under test; `make test` builds it first. */
-export const BINARY = resolve(import.meta.dir, "../../dist/tgwh");
+/** The compiled binary under test; `make test` builds it first. TGWH_BINARY pins a copy (the long soak does, so rebuilds do not change it mid-run). */
+export const BINARY = process.env.TGWH_BINARY || resolve(import.meta.dir, "../../dist/tgwh");
 
 /** A fake token and secret used only in tests (never a real credential). */
 export const TEST_BOT_TOKEN = "123456789:TEST_fake_token_for_tests_only_0000000";

@@ -1,0 +1,99 @@
+/** The four ingest contenders, each started as its own process on 127.0.0.1. */
+import { resolve } from "node:path";
+import { startFakeBotApi, type FakeBotApi } from "../../test/support/fake-bot-api";
+import { startTgwh, TEST_SECRET, type TgwhProcess } from "../../test/support/tgwh";
+
+export const PEER_SECRET = "bench_secret_0123456789";
+
+export interface Contender {
+  name: string;
+  /** Where the load generator POSTs. */
+  url: string;
+  secret: string;
+  pid: number;
+  stop(): Promise<void>;
+  /** tgwh only: the process handle (logs, db path). */
+  tgwh?: TgwhProcess;
+}
+
+export type ContenderKind = "bare" | "grammy" | "tgwh-full" | "tgwh-normal";
+export const CONTENDERS: { kind: ContenderKind; label: string }[] = [
+  { kind: "bare", label: "1 bare Bun.serve" },
+  { kind: "grammy", label: "2 grammY webhookCallback" },
+  { kind: "tgwh-full", label: "3 tgwh FULL" },
+  { kind: "tgwh-normal", label: "4 tgwh NORMAL" },
+];
+
+async function startScript(file: string, name: string, secret: string): Promise<Contender> {
+  const proc = Bun.spawn([process.execPath, resolve(import.meta.dir, "../servers", file)], {
+    env: { ...process.env, BENCH_SECRET: secret, PORT: "0" },
+    stdout: "pipe",
+    stderr: "inherit",
+  });
+  const reader = proc.stdout.getReader();
+  let buf = "";
+  while (!buf.includes("\n")) {
+    const { done, value } = await reader.read();
+    if (done) throw new Error(`${file} exited before listening`);
+    buf += new TextDecoder().decode(value);
+  }
+  reader.releaseLock();
+  const url = (JSON.parse(buf.split("\n")[0]!) as { listen: string }).listen;
+  return {
+    name,
+    url: `${url}/telegram/webhook`,
+    secret,
+    pid: proc.pid,
+    async stop() {
+      proc.kill("SIGTERM");
+      await proc.exited;
+    },
+  };
+}
+
+/** Shared fake Bot API for the tgwh runs (getMe only: the bench's updates carry no command). */
+let api: FakeBotApi | null = null;
+export function fakeApi(): FakeBotApi {
+  api ??= startFakeBotApi();
+  return api;
+}
+export function stopFakeApi(): void {
+  api?.stop();
+  api = null;
+}
+
+/** tgwh as shipped: info logging, default concurrency and lease; only the send cap is off. */
+export function tgwhEnv(sync: "FULL" | "NORMAL", extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    TGWH_TELEGRAM_API: fakeApi().url,
+    TGWH_LOG_LEVEL: "info",
+    TGWH_SEND_PER_SECOND: "0",
+    TGWH_LEASE_SECONDS: "30",
+    TGWH_SHUTDOWN_SECONDS: "10",
+    TGWH_SQLITE_SYNCHRONOUS: sync,
+    ...extra,
+  };
+}
+
+export async function startContender(kind: ContenderKind): Promise<Contender> {
+  switch (kind) {
+    case "bare":
+      return startScript("bare.ts", kind, PEER_SECRET);
+    case "grammy":
+      return startScript("grammy-peer.ts", kind, PEER_SECRET);
+    case "tgwh-full":
+    case "tgwh-normal": {
+      const t = await startTgwh({ env: tgwhEnv(kind === "tgwh-full" ? "FULL" : "NORMAL") });
+      return {
+        name: kind,
+        url: `${t.url}/telegram/webhook`,
+        secret: TEST_SECRET,
+        pid: t.pid,
+        tgwh: t,
+        async stop() {
+          await t.stop();
+        },
+      };
+    }
+  }
+}

@@ -1,0 +1,26 @@
+#!/bin/sh
+# tgwh-admin: runs a tgwh command from a shell with the service's settings and credentials, e.g.
+#   sudo tgwh-admin doctor
+#   sudo tgwh-admin webhook set
+#   sudo tgwh-admin token create --name ops --role operator
+#   sudo tgwh-admin backup /var/backups/tgwh/tgwh-$(date +%F).db
+# Installed by deploy/install.sh to /usr/local/sbin/tgwh-admin. Root only: the credentials are.
+# TGWH_ETC and TGWH_BIN point it elsewhere (tests, staging roots).
+set -eu
+etc="${TGWH_ETC:-/etc/tgwh}"
+bin="${TGWH_BIN:-/usr/local/bin/tgwh}"
+if [ ! -r "$etc/credentials" ] || [ ! -x "$etc/credentials" ]; then
+  echo "tgwh-admin: cannot read $etc/credentials: run it with sudo" >&2
+  exit 2
+fi
+if [ -f "$etc/tgwh.env" ]; then
+  set -a
+  # shellcheck disable=SC1091
+  . "$etc/tgwh.env"
+  set +a
+fi
+# Under systemd the database is $STATE_DIRECTORY/tgwh.db; a shell has no STATE_DIRECTORY.
+: "${TGWH_DB:=/var/lib/tgwh/tgwh.db}"
+export TGWH_DB
+export CREDENTIALS_DIRECTORY="$etc/credentials"
+exec "$bin" "$@"

@@ -1,0 +1,52 @@
+import type { AuditLog } from "../db/audit";
+import type { Logger } from "../log";
+
+/** Shortens an error for the audit row: the message only (messages never hold secrets). */
+const resultOf = (err: unknown) => `error: ${String((err as Error)?.message ?? err).slice(0, 300)}`;
+
+export interface AuditAction {
+  actor: string;
+  action: string;
+  target?: string | number | null;
+  /** What was asked (never a secret): stored as JSON. */
+  detail?: Record<string, unknown>;
+}
+
+/**
+ * Wraps every mutating admin/internal call and CLI command: runs it, then writes one audit_log
+ * row with its result (`ok` or `error: …`), also when it fails. A failed audit write is logged and
+ * fails the call, so nothing mutates without a trace.
+ */
+export function createAuditor(audit: AuditLog, log: Pick<Logger, "error">) {
+  async function write(a: AuditAction, result: string): Promise<void> {
+    try {
+      await audit.record({
+        actor: a.actor,
+        action: a.action,
+        target: a.target === undefined || a.target === null ? null : String(a.target),
+        result,
+        detail: a.detail ? JSON.stringify(a.detail) : null,
+      });
+    } catch (err) {
+      log.error({ err, action: a.action }, "writing the audit log failed");
+      throw err;
+    }
+  }
+  return {
+    async run<T>(a: AuditAction, fn: () => Promise<T>): Promise<T> {
+      let value: T;
+      try {
+        value = await fn();
+      } catch (err) {
+        await write(a, resultOf(err)).catch(() => {});
+        throw err;
+      }
+      await write(a, "ok");
+      return value;
+    },
+    /** A refused call (role too low) on a mutating route. */
+    denied: (a: AuditAction) => write(a, "denied").catch(() => {}),
+  };
+}
+
+export type Auditor = ReturnType<typeof createAuditor>;

@@ -1,0 +1,152 @@
+import { t } from "elysia";
+
+/** Request and response schemas of the admin API: validation and the OpenAPI document in one. */
+
+const iso = (description: string) => t.String({ format: "date-time", description, examples: ["2026-11-25T19:00:00.000Z"] });
+const isoOrNull = (description: string) => t.Union([iso(description), t.Null()]);
+
+export const ErrorBody = t.Object(
+  { ok: t.Literal(false), error: t.String({ examples: ["invalid query.state: Expected union value"] }) },
+  { description: "What is wrong, with a hint. Never contains a secret." },
+);
+
+// Numbers in the query and path are validated as digit strings: Elysia's number coercion reports
+// a failure without the field's name, and every 400 here names its field.
+const Limit = t.String({ pattern: "^([1-9]|[1-9][0-9]|[1-4][0-9]{2}|500)$", default: "50", description: "Page size, 1-500", error: "must be an integer from 1 to 500" });
+const Cursor = t.String({ pattern: "^[0-9]{1,16}$", description: "nextCursor of the previous page", error: "must be the nextCursor of the previous page" });
+
+const errorResponses = {
+  400: { ...ErrorBody, description: "Bad input; the message names the field" },
+  401: { ...ErrorBody, description: "No token, or an unknown/revoked one (WWW-Authenticate: Bearer)" },
+  403: { ...ErrorBody, description: "The token's role is too low for this route" },
+};
+export const withErrors = <T extends Record<number, unknown>>(ok: T, extra: Record<number, unknown> = {}) => ({ ...ok, ...errorResponses, ...extra });
+export const NotFound = { ...ErrorBody, description: "No such id" };
+export const Conflict = { ...ErrorBody, description: "The object is not in a state that allows this" };
+export const BadGateway = { ...ErrorBody, description: "Telegram refused the call or could not be reached" };
+
+export const JobState = t.Union([t.Literal("pending"), t.Literal("running"), t.Literal("done"), t.Literal("dead")], { description: "Job state", examples: ["dead"], error: "must be one of pending, running, done, dead" });
+export const RoleSchema = t.Union([t.Literal("viewer"), t.Literal("operator"), t.Literal("admin"), t.Literal("service")], { description: "Role: viewer < operator < admin; service only posts notifications", examples: ["operator"], error: "must be one of viewer, operator, admin, service" });
+
+export const AttemptErrorView = t.Object({ attempt: t.Integer(), at: iso("when it failed"), error: t.String() });
+
+export const JobView = t.Object(
+  {
+    id: t.Integer({ examples: [42] }),
+    kind: t.String({ examples: ["telegram.update"] }),
+    state: JobState,
+    dedupeKey: t.String({ examples: ["update:123456"] }),
+    orderKey: t.Union([t.String(), t.Null()], { examples: ["chat:42"] }),
+    updateId: t.Union([t.Integer(), t.Null()], { description: "The update_id for telegram.update jobs" }),
+    attempts: t.Integer({ examples: [10] }),
+    maxAttempts: t.Integer({ examples: [10] }),
+    runAt: iso("earliest next run"),
+    createdAt: iso("when it was stored"),
+    startedAt: isoOrNull("last claim"),
+    finishedAt: isoOrNull("when it ended (done or dead)"),
+    lastError: t.Union([t.String(), t.Null()], { examples: ["Bad Gateway (502)"] }),
+    errors: t.Array(AttemptErrorView, { description: "One entry per failed attempt, newest last (bounded)" }),
+    payload: t.Optional(t.Unknown({ description: "The stored payload (admin only: it holds user data)" })),
+  },
+  { description: "A job as operators see it" },
+);
+
+export const JobPage = t.Object({
+  jobs: t.Array(JobView),
+  nextCursor: t.Union([t.String(), t.Null()], { description: "Pass as `cursor` for the next (older) page; null at the end" }),
+});
+
+export const JobListQuery = t.Object({
+  state: t.Optional(JobState),
+  kind: t.Optional(t.String({ minLength: 1, maxLength: 64, examples: ["notify.send"] })),
+  limit: t.Optional(Limit),
+  cursor: t.Optional(Cursor),
+});
+
+export const IdParams = t.Object({
+  id: t.String({ pattern: "^[1-9][0-9]{0,15}$", description: "Job id", examples: ["42"], error: "must be a positive integer job id" }),
+});
+export const UpdateIdParams = t.Object({
+  updateId: t.String({ pattern: "^[0-9]{1,16}$", description: "Telegram update_id", examples: ["123456"], error: "must be a non-negative integer update_id" }),
+});
+
+export const QueueView = t.Object({
+  counts: t.Array(t.Object({ state: JobState, kind: t.String(), count: t.Integer() }), {
+    description: "pending, running and dead jobs by kind; each count stops at countLimit (so the read stays cheap at any backlog)",
+    examples: [[{ state: "pending", kind: "telegram.update", count: 3 }]],
+  }),
+  byState: t.Record(t.String(), t.Integer(), { description: "Totals by state; `done` is doneEstimate", examples: [{ pending: 3, running: 1, done: 120, dead: 0 }] }),
+  countLimit: t.Integer({ examples: [20000] }),
+  doneEstimate: t.Integer({ description: "Done jobs kept until retention prunes them (an upper-bound estimate)", examples: [120] }),
+  oldestPendingAgeSeconds: t.Number({ examples: [0.4] }),
+  dead: t.Integer({ examples: [0] }),
+  worker: t.Object({
+    running: t.Boolean(),
+    inFlight: t.Integer(),
+    lastRoundAt: isoOrNull("last claim round"),
+    lastError: t.Union([t.String(), t.Null()]),
+  }),
+});
+
+export const RetryDeadBody = t.Object({
+  limit: t.Optional(t.Integer({ minimum: 1, maximum: 1000, default: 100, description: "At most this many dead jobs (oldest first)" })),
+});
+export const RetryDeadView = t.Object({
+  retried: t.Array(t.Integer()),
+  remaining: t.Integer({ description: "Dead jobs left after this batch" }),
+});
+
+export const NotificationBody = t.Object({
+  chatId: t.Union([t.Integer(), t.String({ pattern: "^(-?[0-9]{1,20}|@[A-Za-z0-9_]{5,32})$" })], {
+    description: "Chat id, or @channelusername",
+    examples: [42],
+    error: "must be a chat id (integer) or @channelusername",
+  }),
+  text: t.String({ minLength: 1, maxLength: 4096, examples: ["Deployment finished"] }),
+  parseMode: t.Optional(t.Union([t.Literal("HTML"), t.Literal("MarkdownV2"), t.Literal("Markdown")], { error: "must be HTML, MarkdownV2 or Markdown" })),
+  dedupeKey: t.Optional(
+    t.String({ minLength: 1, maxLength: 128, pattern: "^[A-Za-z0-9:._-]+$", description: "Same key → same job (idempotent)", examples: ["deploy-2026-11-25"] }),
+  ),
+});
+export const NotificationAccepted = t.Object({
+  jobId: t.Integer({ examples: [43] }),
+  duplicate: t.Boolean({ description: "true when dedupeKey matched an earlier notification" }),
+});
+
+export const WebhookSetBody = t.Object({
+  allowedUpdates: t.Optional(t.Array(t.String({ pattern: "^[a-z_]{1,40}$" }), { maxItems: 30, examples: [["message", "callback_query"]] })),
+  maxConnections: t.Optional(t.Integer({ minimum: 1, maximum: 100, default: 40 })),
+  dropPendingUpdates: t.Optional(t.Boolean({ default: false })),
+});
+export const WebhookDeleteQuery = t.Object({ dropPendingUpdates: t.Optional(t.BooleanString()) });
+
+export const AccountView = t.Object({
+  id: t.Integer(),
+  name: t.String({ examples: ["ci-deploy"] }),
+  role: RoleSchema,
+  createdAt: iso("created"),
+  revokedAt: isoOrNull("revoked"),
+  lastUsedAt: isoOrNull("last authenticated call (minute granularity)"),
+});
+export const AccountPage = t.Object({ accounts: t.Array(AccountView), nextCursor: t.Union([t.String(), t.Null()]) });
+export const AccountCreateBody = t.Object({
+  name: t.String({ pattern: "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", examples: ["ci-deploy"] }),
+  role: RoleSchema,
+});
+export const AccountCreated = t.Object({
+  account: AccountView,
+  token: t.String({ description: "The bearer token, shown this once; only its hash is stored", examples: ["tgwh_…"] }),
+});
+export const NameParams = t.Object({ name: t.String({ pattern: "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$" }) });
+
+export const PageQuery = t.Object({ limit: t.Optional(Limit), cursor: t.Optional(Cursor) });
+export const AuditView = t.Object({
+  id: t.Integer(),
+  at: iso("when"),
+  actor: t.String({ examples: ["account:ops-alice"] }),
+  action: t.String({ examples: ["jobs.retry"] }),
+  target: t.Union([t.String(), t.Null()], { examples: ["42"] }),
+  result: t.String({ examples: ["ok"] }),
+  detail: t.Union([t.String(), t.Null()]),
+});
+export const AuditPage = t.Object({ entries: t.Array(AuditView), nextCursor: t.Union([t.String(), t.Null()]) });

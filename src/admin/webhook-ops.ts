@@ -1,0 +1,131 @@
+import { Api, GrammyError } from "grammy";
+import type { WebhookInfo } from "grammy/types";
+import { ConfigError } from "../config";
+import { WEBHOOK_PATH } from "../telegram/webhook";
+
+/** What the webhook operations need; the admin route and `tgwh webhook` both build it from Config. */
+export interface WebhookOpsDeps {
+  botToken: string | null;
+  webhookSecret: string | null;
+  publicUrl: string | null;
+  telegramApi: string;
+  timeoutSeconds?: number;
+}
+
+export interface SetWebhookOptions {
+  allowedUpdates?: string[];
+  maxConnections?: number;
+  dropPendingUpdates?: boolean;
+}
+
+/** The update types the bot handles; Telegram does not send the others (chat_member needs opting in). */
+export const DEFAULT_ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"];
+export const DEFAULT_MAX_CONNECTIONS = 40;
+
+/** Telegram answered with an error or could not be reached. The message never holds the token. */
+export class TelegramCallError extends Error {
+  constructor(
+    message: string,
+    /** Telegram's error_code, or null when the call did not reach it. */
+    readonly code: number | null,
+  ) {
+    super(message);
+    this.name = "TelegramCallError";
+  }
+}
+
+/** Telegram's view of the webhook, in camelCase, without anything secret (it holds none). */
+export interface TelegramWebhookInfo {
+  url: string;
+  hasCustomCertificate: boolean;
+  pendingUpdateCount: number;
+  maxConnections: number | null;
+  allowedUpdates: string[] | null;
+  ipAddress: string | null;
+  lastErrorDate: string | null;
+  lastErrorMessage: string | null;
+  lastSynchronizationErrorDate: string | null;
+}
+
+const isoFromUnix = (s: number | undefined) => (s ? new Date(s * 1000).toISOString() : null);
+
+/** The URL setWebhook registers: TGWH_PUBLIC_URL + the ingress path. */
+export function expectedWebhookUrl(publicUrl: string | null): string | null {
+  return publicUrl ? `${publicUrl.replace(/\/+$/, "")}${WEBHOOK_PATH}` : null;
+}
+
+function api(deps: WebhookOpsDeps): { api: Api; token: string } {
+  if (!deps.botToken) throw new ConfigError("TGWH_BOT_TOKEN", "is not set; the webhook is managed with the bot's token");
+  return { api: new Api(deps.botToken, { apiRoot: deps.telegramApi, timeoutSeconds: deps.timeoutSeconds ?? 15 }), token: deps.botToken };
+}
+
+/** Runs one Bot API call and turns its failure into a TelegramCallError with the token scrubbed. */
+async function call<T>(method: string, token: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    const scrub = (s: string) => s.split(token).join("[bot token]");
+    if (err instanceof GrammyError) {
+      throw new TelegramCallError(`Telegram refused ${method} (${err.error_code}): ${scrub(err.description)}`, err.error_code);
+    }
+    throw new TelegramCallError(`could not reach the Bot API for ${method}: ${scrub((err as Error)?.message ?? String(err))}`, null);
+  }
+}
+
+export function toWebhookInfo(info: WebhookInfo): TelegramWebhookInfo {
+  return {
+    url: info.url ?? "",
+    hasCustomCertificate: info.has_custom_certificate,
+    pendingUpdateCount: info.pending_update_count,
+    maxConnections: info.max_connections ?? null,
+    allowedUpdates: info.allowed_updates ?? null,
+    ipAddress: info.ip_address ?? null,
+    lastErrorDate: isoFromUnix(info.last_error_date),
+    lastErrorMessage: info.last_error_message ?? null,
+    lastSynchronizationErrorDate: isoFromUnix(info.last_synchronization_error_date),
+  };
+}
+
+/** getWebhookInfo, with whether Telegram points at the URL this configuration expects. */
+export async function getWebhookStatus(deps: WebhookOpsDeps): Promise<{ telegram: TelegramWebhookInfo; expectedUrl: string | null; urlMatches: boolean }> {
+  const { api: a, token } = api(deps);
+  const info = toWebhookInfo(await call("getWebhookInfo", token, () => a.getWebhookInfo()));
+  const expectedUrl = expectedWebhookUrl(deps.publicUrl);
+  return { telegram: info, expectedUrl, urlMatches: expectedUrl !== null && info.url === expectedUrl };
+}
+
+/** setWebhook to TGWH_PUBLIC_URL + /telegram/webhook with the current secret token. */
+export async function setWebhook(deps: WebhookOpsDeps, opts: SetWebhookOptions = {}) {
+  const url = expectedWebhookUrl(deps.publicUrl);
+  if (!url) throw new ConfigError("TGWH_PUBLIC_URL", "is not set; it is the public https base URL Telegram posts updates to");
+  if (!deps.webhookSecret) throw new ConfigError("TGWH_WEBHOOK_SECRET", "is not set; Telegram must send it with every update");
+  const allowedUpdates = opts.allowedUpdates ?? DEFAULT_ALLOWED_UPDATES;
+  const maxConnections = opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  const dropPendingUpdates = opts.dropPendingUpdates ?? false;
+  const { api: a, token } = api(deps);
+  await call("setWebhook", token, () =>
+    a.setWebhook(url, {
+      secret_token: deps.webhookSecret!,
+      allowed_updates: allowedUpdates as never,
+      max_connections: maxConnections,
+      drop_pending_updates: dropPendingUpdates,
+    }),
+  );
+  return { url, allowedUpdates, maxConnections, dropPendingUpdates };
+}
+
+/** deleteWebhook (optionally dropping what Telegram still holds for us). */
+export async function deleteWebhook(deps: WebhookOpsDeps, opts: { dropPendingUpdates?: boolean } = {}) {
+  const { api: a, token } = api(deps);
+  const dropPendingUpdates = opts.dropPendingUpdates ?? false;
+  await call("deleteWebhook", token, () => a.deleteWebhook({ drop_pending_updates: dropPendingUpdates }));
+  return { deleted: true as const, dropPendingUpdates };
+}
+
+/** The deps from a loaded config. */
+export const webhookDeps = (cfg: { botToken: string | null; webhookSecret: string | null; publicUrl: string | null; telegramApi: string }): WebhookOpsDeps => ({
+  botToken: cfg.botToken,
+  webhookSecret: cfg.webhookSecret,
+  publicUrl: cfg.publicUrl,
+  telegramApi: cfg.telegramApi,
+});

@@ -1,0 +1,195 @@
+import { randomBytes } from "node:crypto";
+import { Elysia, t } from "elysia";
+import type { AppContext } from "../app";
+import { ConfigError } from "../config";
+import { createUserStore, type UserRow, type UserSighting } from "../db/users";
+import { HttpError } from "../http-error";
+import { peerAddress } from "../peer-address";
+import { notificationJob } from "../queue/notify";
+import { statusOf, type AuthResult } from "./auth-result";
+import { resolveClientIp, trustedProxyMatcher } from "./client-ip";
+import { INIT_DATA_MAX_LENGTH, validateInitData } from "./init-data";
+import { validateWidgetLogin } from "./login-widget";
+import { createMiniAppRoutes } from "./mini-app";
+import { createTokenBucketLimiter, type RateLimiter } from "./rate-limit";
+import { bearerToken, createSessionIssuer, resolveSessionSecret, SessionError } from "./session";
+
+type SignInMethod = "webapp" | "widget";
+
+/** initData is a few hundred bytes; widget fields fewer. */
+const SIGN_IN_MAX_BODY = 32 * 1024;
+
+/** The user as the auth API shows it. */
+export function publicUser(u: UserRow) {
+  return {
+    id: u.telegramId,
+    firstName: u.firstName,
+    lastName: u.lastName,
+    username: u.username,
+    languageCode: u.languageCode,
+    isPremium: u.isPremium,
+    photoUrl: u.photoUrl,
+  };
+}
+
+/** "You signed in" text for the login notification (pure). */
+export function loginNotificationText(method: SignInMethod, at: number, ip: string): string {
+  const when = new Date(at).toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC");
+  const via = method === "webapp" ? "the Mini App" : "the Telegram Login Widget";
+  return `You signed in through ${via} at ${when} from IP ${ip}. If this was not you, tell the service's support.`;
+}
+
+export interface AuthRouteDeps {
+  /** Replaceable (e.g. by a Redis-backed limiter); in-process token buckets by default. */
+  ipLimiter?: RateLimiter;
+  userLimiter?: RateLimiter;
+}
+
+/**
+ * POST /auth/telegram/webapp, POST /auth/telegram/widget, GET /auth/me and the Mini App page.
+ * A sign-in: per-IP limit → signature and freshness → per-user limit → user upsert (and the
+ * login notification job, in the same group commit) → session token.
+ */
+export function createAuthRoutes(ctx: AppContext, deps: AuthRouteDeps = {}) {
+  const { cfg, metrics, clock } = ctx;
+  const log = ctx.log.child({ component: "auth" });
+  const sessions = createSessionIssuer({ secret: resolveSessionSecret(cfg.sessionSecret, ctx.settings), ttlSeconds: cfg.sessionTtl, clock });
+  const users = createUserStore(ctx.db.sqlite, ctx.writer);
+  const ipLimiter = deps.ipLimiter ?? createTokenBucketLimiter({ perMinute: cfg.authRatePerIp, clock });
+  const userLimiter = deps.userLimiter ?? createTokenBucketLimiter({ perMinute: cfg.authRatePerUser, clock });
+  let isTrusted: (ip: string) => boolean;
+  try {
+    isTrusted = trustedProxyMatcher(cfg.trustedProxies);
+  } catch (err) {
+    throw new ConfigError("TGWH_TRUSTED_PROXIES", `${(err as Error).message}; give a comma-separated list of addresses or CIDR ranges`);
+  }
+
+  const clientIp = (req: Request) => resolveClientIp(peerAddress(req), req.headers.get("x-forwarded-for"), isTrusted);
+  const freshness = () => ({ maxAgeSeconds: cfg.initDataMaxAge, now: clock() });
+
+  async function limit(limiter: RateLimiter, scope: "ip" | "user", key: string): Promise<void> {
+    const d = await limiter.take(`${scope}:${key}`);
+    if (d.allowed) return;
+    metrics.authRateLimited.inc({ scope });
+    const who = scope === "ip" ? "this address" : "this Telegram account";
+    throw new HttpError(429, `too many sign-in attempts from ${who}; retry in ${d.retryAfterSeconds} s`, { "retry-after": String(d.retryAfterSeconds) });
+  }
+
+  /**
+   * Runs as the sign-in routes' `parse` hook, before the body is read: an oversized body or a
+   * client over its per-IP budget costs no parsing and no crypto. Returning nothing lets
+   * Elysia's JSON parser run next.
+   */
+  async function beforeBody({ request }: { request: Request }): Promise<void> {
+    const length = Number(request.headers.get("content-length") ?? 0);
+    if (length > SIGN_IN_MAX_BODY) throw new HttpError(413, `request body over ${SIGN_IN_MAX_BODY} bytes; send only the sign-in fields`);
+    await limit(ipLimiter, "ip", clientIp(request));
+  }
+
+  async function signIn(method: SignInMethod, request: Request, validate: (botToken: string) => AuthResult<UserSighting>) {
+    const ip = clientIp(request);
+    if (!cfg.botToken) throw new HttpError(503, "sign-in is not configured: the bot token is not set");
+    const result = validate(cfg.botToken);
+    if (!result.ok) {
+      metrics.authValidations.inc({ method, outcome: result.code });
+      log.info({ method, code: result.code, ip }, "sign-in refused");
+      throw new HttpError(statusOf(result.code), result.message);
+    }
+    const sighting = result.value;
+    metrics.authValidations.inc({ method, outcome: "ok" });
+    await limit(userLimiter, "user", String(sighting.telegramId));
+
+    const now = clock();
+    // Both writes are queued in the same tick, so they share one transaction (group commit).
+    const upserted = users.upsert(sighting, now);
+    const notified = cfg.loginNotify ? ctx.store.enqueue([loginJob(method, sighting.telegramId, now, ip)]) : null;
+    let row: UserRow;
+    try {
+      [row] = await Promise.all([upserted, notified]);
+    } catch (err) {
+      log.error({ err, method }, "storing the sign-in failed");
+      throw new HttpError(503, "storage unavailable; try signing in again shortly", { "retry-after": "5" });
+    }
+    if (notified) ctx.worker.wake();
+    const session = await sessions.issue(sighting.telegramId);
+    log.info({ method, telegramId: sighting.telegramId, ip }, "signed in");
+    return { ok: true as const, token: session.token, expiresAt: new Date(session.expiresAt * 1000).toISOString(), user: publicUser(row) };
+  }
+
+  function loginJob(method: SignInMethod, telegramId: number, now: number, ip: string) {
+    // Unique per sign-in: two sign-ins in the same millisecond still notify twice.
+    const dedupeKey = `login:${telegramId}:${now}:${randomBytes(6).toString("hex")}`;
+    return notificationJob({ chatId: telegramId, text: loginNotificationText(method, now, ip), dedupeKey }, now);
+  }
+
+  return new Elysia({ name: "auth" })
+    .post(
+      "/auth/telegram/webapp",
+      ({ body, request }) =>
+        signIn("webapp", request, (token) => {
+          const r = validateInitData(body.initData, token, freshness());
+          if (!r.ok) return r;
+          const u = r.value.user;
+          if (!u) return { ok: false, code: "malformed", message: "initData has no user field, so it signs nobody in (was it opened from a bot button?)" };
+          return {
+            ok: true,
+            value: {
+              telegramId: u.id,
+              firstName: u.first_name,
+              lastName: u.last_name ?? null,
+              username: u.username ?? null,
+              languageCode: u.language_code,
+              isPremium: u.is_premium === true,
+              photoUrl: u.photo_url,
+            },
+          };
+        }),
+      {
+        parse: beforeBody,
+        body: t.Object({ initData: t.String({ maxLength: INIT_DATA_MAX_LENGTH, description: "Telegram.WebApp.initData, unchanged" }) }),
+        detail: {
+          tags: ["auth"],
+          summary: "Sign in with Mini App initData",
+          description: "200 {token, expiresAt, user}; 400 malformed initData or no hash; 401 bad hash or expired auth_date; 413 body over 32 KiB; 429 rate limited (Retry-After).",
+        },
+      },
+    )
+    .post(
+      "/auth/telegram/widget",
+      ({ body, request }) =>
+        signIn("widget", request, (token) => {
+          const r = validateWidgetLogin(body, token, freshness());
+          if (!r.ok) return r;
+          const u = r.value.user;
+          return { ok: true, value: { telegramId: u.id, firstName: u.first_name, lastName: u.last_name ?? null, username: u.username ?? null, photoUrl: u.photo_url } };
+        }),
+      {
+        parse: beforeBody,
+        body: t.Record(t.String(), t.Union([t.String({ maxLength: 1024 }), t.Number(), t.Boolean()]), {
+          description: "Every field the Login Widget gave the page (id, first_name, …, auth_date, hash), unchanged",
+        }),
+        detail: {
+          tags: ["auth"],
+          summary: "Sign in with the Telegram Login Widget",
+          description: "200 {token, expiresAt, user}; 400 malformed or no hash; 401 bad hash or expired auth_date; 413 body over 32 KiB; 429 rate limited (Retry-After).",
+        },
+      },
+    )
+    .get(
+      "/auth/me",
+      async ({ request }) => {
+        try {
+          const s = await sessions.verify(bearerToken(request.headers.get("authorization")));
+          const u = users.byId(s.telegramId);
+          if (!u) throw new SessionError("the session's user is not known here; sign in again");
+          return { ok: true as const, user: publicUser(u), expiresAt: new Date(s.expiresAt * 1000).toISOString() };
+        } catch (err) {
+          if (!(err instanceof SessionError)) throw err;
+          metrics.authValidations.inc({ method: "session", outcome: "invalid" });
+          throw new HttpError(401, err.message, { "www-authenticate": 'Bearer realm="tgwh"' });
+        }
+      },
+      { detail: { tags: ["auth"], summary: "The signed-in user (Authorization: Bearer <token>)", description: "200 {user, expiresAt}; 401 missing, invalid or expired token." } },
+    )
+    .use(createMiniAppRoutes());
+}

@@ -1,0 +1,78 @@
+import { randomBytes } from "node:crypto";
+import { errors, jwtVerify, SignJWT } from "jose";
+
+/**
+ * Session tokens: HS256 JWTs with `sub` = the Telegram user id. Stateless: the secret is the
+ * only thing that must stay the same across restarts and between canary processes.
+ */
+
+const ISSUER = "tgwh";
+const AUDIENCE = "tgwh-session";
+export const SESSION_SECRET_SETTING = "auth.session_secret";
+
+export interface Session {
+  telegramId: number;
+  /** Unix seconds. */
+  expiresAt: number;
+}
+
+export interface SessionIssuer {
+  issue(telegramId: number): Promise<{ token: string; expiresAt: number }>;
+  /** Throws SessionError when the token is missing, forged, expired or not ours. */
+  verify(token: string): Promise<Session>;
+}
+
+export class SessionError extends Error {
+  override name = "SessionError";
+}
+
+/**
+ * The configured secret, else the one generated on first start and kept in the database
+ * (getOrCreate: two processes starting together agree on one).
+ */
+export function resolveSessionSecret(configured: string | null, settings: { getOrCreate(key: string, make: () => string): string }): string {
+  return configured ?? settings.getOrCreate(SESSION_SECRET_SETTING, () => randomBytes(48).toString("base64url"));
+}
+
+export function createSessionIssuer(opts: { secret: string; ttlSeconds: number; clock: () => number }): SessionIssuer {
+  const key = new TextEncoder().encode(opts.secret);
+  return {
+    async issue(telegramId) {
+      const now = Math.floor(opts.clock() / 1000);
+      const expiresAt = now + opts.ttlSeconds;
+      const token = await new SignJWT({})
+        .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+        .setSubject(String(telegramId))
+        .setIssuer(ISSUER)
+        .setAudience(AUDIENCE)
+        .setIssuedAt(now)
+        .setExpirationTime(expiresAt)
+        .sign(key);
+      return { token, expiresAt };
+    },
+    async verify(token) {
+      if (!token) throw new SessionError("no session token; send Authorization: Bearer <token from /auth/telegram/webapp>");
+      try {
+        const { payload } = await jwtVerify(token, key, {
+          algorithms: ["HS256"],
+          issuer: ISSUER,
+          audience: AUDIENCE,
+          currentDate: new Date(opts.clock()),
+        });
+        const id = Number(payload.sub);
+        if (!payload.sub || !Number.isSafeInteger(id) || typeof payload.exp !== "number") throw new SessionError("session token has no valid subject");
+        return { telegramId: id, expiresAt: payload.exp };
+      } catch (err) {
+        if (err instanceof SessionError) throw err;
+        if (err instanceof errors.JWTExpired) throw new SessionError("session token expired; sign in again");
+        throw new SessionError("session token is not valid (forged, truncated or from another server); sign in again");
+      }
+    },
+  };
+}
+
+/** The token of an `Authorization: Bearer <token>` header, or "" when there is none. */
+export function bearerToken(header: string | null | undefined): string {
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? "");
+  return m ? m[1]! : "";
+}

@@ -1,0 +1,53 @@
+import { userInfo } from "node:os";
+import { createAuditor, type Auditor } from "../admin/audit";
+import { loadConfig, type Config } from "../config";
+import { createAuditLog } from "../db/audit";
+import { openDb, type Db } from "../db/client";
+import { createServiceAccounts, type ServiceAccounts } from "../db/service-accounts";
+import { createWriter, type Writer } from "../db/writer";
+import { createJobAdmin, type JobAdmin } from "../queue/admin-queries";
+
+/** What the operator commands share: the same stores the admin API uses, on the same file. */
+export interface CliAdmin {
+  cfg: Config;
+  db: Db;
+  writer: Writer;
+  accounts: ServiceAccounts;
+  jobs: JobAdmin;
+  auditor: Auditor;
+  /** How the audit log names this command's caller: `cli:<unix user>`. */
+  actor: string;
+  close(): void;
+}
+
+function unixUser(env: Record<string, string | undefined>): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return env.USER ?? "unknown";
+  }
+}
+
+/**
+ * Opens the database the service uses (safe while it runs: WAL, busy_timeout, short write
+ * transactions) and applies pending migrations so a command works on a fresh file too.
+ */
+export function openCliAdmin(env: Record<string, string | undefined>): CliAdmin {
+  const cfg = loadConfig(env);
+  const db = openDb({ path: cfg.dbPath, synchronous: cfg.synchronous, busyTimeoutMs: cfg.busyTimeoutMs, migrate: true });
+  const writer = createWriter(db.sqlite);
+  const errorLog = { error: (o: object, msg: string) => process.stderr.write(`tgwh: ${msg}\n`) };
+  return {
+    cfg,
+    db,
+    writer,
+    accounts: createServiceAccounts(db.sqlite, writer),
+    jobs: createJobAdmin(db.sqlite, writer),
+    auditor: createAuditor(createAuditLog(db.sqlite, writer), errorLog as never),
+    actor: `cli:${unixUser(env)}`,
+    close: () => {
+      writer.flush();
+      db.close();
+    },
+  };
+}

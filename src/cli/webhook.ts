@@ -1,0 +1,74 @@
+import { deleteWebhook, getWebhookStatus, setWebhook, TelegramCallError, webhookDeps } from "../admin/webhook-ops";
+import { openCliAdmin } from "./admin-context";
+import { intOption, output, parseArgs } from "./args";
+import { EXIT, UsageError, type Command } from "./command";
+
+const USAGE = `tgwh webhook set [--max-connections N] [--allowed-updates a,b,…] [--drop-pending-updates] [--json]
+       tgwh webhook info [--json]
+       tgwh webhook delete [--drop-pending-updates] [--json]
+
+  set     setWebhook to $TGWH_PUBLIC_URL/telegram/webhook with the current TGWH_WEBHOOK_SECRET
+  info    Telegram's getWebhookInfo, and whether it points at this configuration
+  delete  deleteWebhook
+  Needs TGWH_BOT_TOKEN (or _FILE); set also TGWH_PUBLIC_URL and TGWH_WEBHOOK_SECRET.`;
+
+/** `tgwh webhook …`: the same functions as GET/POST/DELETE /admin/webhook. */
+export const webhookCommand: Command = {
+  name: "webhook",
+  summary: "register, inspect or delete the Telegram webhook",
+  usage: USAGE,
+  async run(args, env) {
+    const [sub, ...rest] = args;
+    if (sub !== "set" && sub !== "info" && sub !== "delete") throw new UsageError(sub ? `unknown webhook subcommand '${sub}'` : "missing subcommand: set, info or delete");
+    const p = parseArgs(rest, { flags: ["--json", "--drop-pending-updates"], options: ["--max-connections", "--allowed-updates"] });
+    if (p.positionals.length) throw new UsageError(`unexpected argument '${p.positionals[0]}'`);
+    const json = p.flags.has("--json");
+    const drop = p.flags.has("--drop-pending-updates");
+    const allowedRaw = p.options.get("--allowed-updates");
+    const allowedUpdates = allowedRaw?.split(",").map((s) => s.trim()).filter(Boolean);
+    if (allowedUpdates?.some((u) => !/^[a-z_]{1,40}$/.test(u))) throw new UsageError("--allowed-updates is a comma-separated list of update types, e.g. message,callback_query");
+    const maxConnections = intOption(p, "--max-connections", 40, 1, 100);
+
+    const admin = openCliAdmin(env);
+    const deps = webhookDeps(admin.cfg);
+    try {
+      if (sub === "info") {
+        const st = await getWebhookStatus(deps);
+        output(json, st, () => {
+          const t = st.telegram;
+          return [
+            `url:                  ${t.url || "(none: no webhook set)"}`,
+            `expected url:         ${st.expectedUrl ?? "(TGWH_PUBLIC_URL not set)"}${st.urlMatches ? "  ✓ matches" : st.expectedUrl ? "  ✗ differs" : ""}`,
+            `pending updates:      ${t.pendingUpdateCount}`,
+            `max connections:      ${t.maxConnections ?? "-"}`,
+            `allowed updates:      ${t.allowedUpdates?.join(",") ?? "(Telegram's default)"}`,
+            `ip address:           ${t.ipAddress ?? "-"}`,
+            `last error:           ${t.lastErrorDate ? `${t.lastErrorDate} ${t.lastErrorMessage ?? ""}` : "-"}`,
+          ].join("\n");
+        });
+        return EXIT.ok;
+      }
+      if (sub === "set") {
+        const res = await admin.auditor.run(
+          { actor: admin.actor, action: "webhook.set", detail: { allowedUpdates, maxConnections, dropPendingUpdates: drop } },
+          () => setWebhook(deps, { allowedUpdates, maxConnections, dropPendingUpdates: drop }),
+        );
+        output(json, res, () => `webhook set to ${res.url} (max_connections ${res.maxConnections}, allowed_updates ${res.allowedUpdates.join(",")}${res.dropPendingUpdates ? ", pending updates dropped" : ""})`);
+        return EXIT.ok;
+      }
+      const res = await admin.auditor.run({ actor: admin.actor, action: "webhook.delete", detail: { dropPendingUpdates: drop } }, () =>
+        deleteWebhook(deps, { dropPendingUpdates: drop }),
+      );
+      output(json, res, () => `webhook deleted${drop ? " (pending updates dropped)" : ""}`);
+      return EXIT.ok;
+    } catch (err) {
+      if (err instanceof TelegramCallError) {
+        process.stderr.write(`tgwh: ${err.message}\n`);
+        return EXIT.failure;
+      }
+      throw err;
+    } finally {
+      admin.close();
+    }
+  },
+};

@@ -1,0 +1,98 @@
+import type { Database } from "bun:sqlite";
+import { createHash, randomBytes } from "node:crypto";
+import type { Role } from "./schema";
+import type { Writer } from "./writer";
+
+/** What the admin API and the CLI show of an account: never the token nor its hash. */
+export interface ServiceAccount {
+  id: number;
+  name: string;
+  role: Role;
+  createdAt: number;
+  revokedAt: number | null;
+  lastUsedAt: number | null;
+}
+
+export const TOKEN_PREFIX = "tgwh_";
+/** Names are shown in logs and audit rows and used in URLs and CLI arguments: keep them plain. */
+export const ACCOUNT_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/** last_used_at is rewritten at most this often per account, so auth stays a read. */
+export const LAST_USED_GRANULARITY_MS = 60_000;
+
+/** A new bearer token: prefix (so scanners and people recognise it) + 32 random bytes. */
+export const newToken = (): string => TOKEN_PREFIX + randomBytes(32).toString("base64url");
+
+/** Only this is stored: a leaked database does not leak usable tokens. Tokens are random, so no salt is needed. */
+export const hashToken = (token: string): string => createHash("sha256").update(token).digest("hex");
+
+export class AccountError extends Error {
+  constructor(
+    readonly kind: "exists" | "not_found" | "invalid",
+    message: string,
+  ) {
+    super(message);
+    this.name = "AccountError";
+  }
+}
+
+const COLUMNS = "id, name, role, created_at AS createdAt, revoked_at AS revokedAt, last_used_at AS lastUsedAt";
+
+/** Service accounts and their bearer tokens. Writes go through the group-commit writer. */
+export function createServiceAccounts(sqlite: Database, writer: Writer, clock: () => number = Date.now) {
+  const insert = sqlite.prepare<ServiceAccount, [string, string, string, number]>(
+    `INSERT INTO service_accounts (name, role, token_hash, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO NOTHING RETURNING ${COLUMNS}`,
+  );
+  const byName = sqlite.prepare<ServiceAccount, [string]>(`SELECT ${COLUMNS} FROM service_accounts WHERE name = ?`);
+  const byHash = sqlite.prepare<ServiceAccount, [string]>(`SELECT ${COLUMNS} FROM service_accounts WHERE token_hash = ?`);
+  const list = sqlite.prepare<ServiceAccount, [number, number]>(
+    `SELECT ${COLUMNS} FROM service_accounts WHERE id > ? ORDER BY id LIMIT ?`,
+  );
+  const revoke = sqlite.prepare<ServiceAccount, [number, string]>(
+    `UPDATE service_accounts SET revoked_at = coalesce(revoked_at, ?) WHERE name = ? RETURNING ${COLUMNS}`,
+  );
+  const touch = sqlite.prepare<unknown, [number, number, number]>(
+    "UPDATE service_accounts SET last_used_at = ? WHERE id = ? AND coalesce(last_used_at, 0) <= ?",
+  );
+  // Per-process memory of the last write, so a busy token costs one write a minute, not one per call.
+  const lastTouched = new Map<number, number>();
+
+  return {
+    /** Creates an account and returns its token: the only time the token exists in clear. */
+    async create(name: string, role: Role): Promise<{ account: ServiceAccount; token: string }> {
+      if (!ACCOUNT_NAME_RE.test(name)) {
+        throw new AccountError("invalid", "name must be 1-64 characters of A-Z, a-z, 0-9, '.', '_' and '-', starting with a letter or digit");
+      }
+      const token = newToken();
+      const account = await writer.run(() => insert.get(name, role, hashToken(token), clock()));
+      if (!account) throw new AccountError("exists", `a service account named '${name}' already exists; revoke it or pick another name`);
+      return { account, token };
+    },
+    /** Revokes by name (idempotent: revoking twice keeps the first time). */
+    async revoke(name: string): Promise<ServiceAccount> {
+      const account = await writer.run(() => revoke.get(clock(), name));
+      if (!account) throw new AccountError("not_found", `no service account named '${name}'`);
+      return account;
+    },
+    byName: (name: string): ServiceAccount | null => byName.get(name) ?? null,
+    /** A page of accounts by id; cursor is the last id seen. */
+    list(limit: number, cursor = 0): ServiceAccount[] {
+      return list.all(cursor, limit);
+    },
+    /** The live account a bearer token belongs to, or null (unknown, malformed or revoked). */
+    authenticate(token: string): ServiceAccount | null {
+      if (!token.startsWith(TOKEN_PREFIX) || token.length > 200) return null;
+      const account = byHash.get(hashToken(token));
+      if (!account || account.revokedAt !== null) return null;
+      const now = clock();
+      const last = Math.max(lastTouched.get(account.id) ?? 0, account.lastUsedAt ?? 0);
+      if (now - last >= LAST_USED_GRANULARITY_MS) {
+        lastTouched.set(account.id, now);
+        // Fire and forget, inside the next group commit: auth never waits for a disk write.
+        writer.run(() => touch.run(now, account.id, now - LAST_USED_GRANULARITY_MS)).catch(() => lastTouched.delete(account.id));
+      }
+      return account;
+    },
+  };
+}
+
+export type ServiceAccounts = ReturnType<typeof createServiceAccounts>;

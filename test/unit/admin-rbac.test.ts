@@ -1,0 +1,83 @@
+import { describe, expect, test } from "bun:test";
+import { authorize, bearerToken, roleAllows, ROUTE_ROLES, undeclaredRoutes, type RequiredRole } from "../../src/admin/rbac";
+import type { Role } from "../../src/db/schema";
+import type { ServiceAccount } from "../../src/db/service-accounts";
+import { HttpError } from "../../src/http-error";
+
+const ROLES: Role[] = ["viewer", "operator", "admin", "service"];
+
+describe("roleAllows", () => {
+  const table: Record<RequiredRole, Role[]> = {
+    public: ["viewer", "operator", "admin", "service"],
+    viewer: ["viewer", "operator", "admin"],
+    operator: ["operator", "admin"],
+    admin: ["admin"],
+    service: ["service"],
+  };
+  for (const [required, allowed] of Object.entries(table) as [RequiredRole, Role[]][]) {
+    test(`${required}: ${allowed.join(", ")}`, () => {
+      expect(ROLES.filter((r) => roleAllows(required, r))).toEqual(allowed);
+      expect(roleAllows(required, null)).toBe(required === "public");
+    });
+  }
+});
+
+describe("bearerToken", () => {
+  test("absent → null; Bearer x → x; anything else → 401", () => {
+    expect(bearerToken(null)).toBeNull();
+    expect(bearerToken("")).toBeNull();
+    expect(bearerToken("Bearer tgwh_abc")).toBe("tgwh_abc");
+    expect(bearerToken("bearer  tgwh_abc ")).toBe("tgwh_abc");
+    for (const h of ["Basic dXNlcjpwYXNz", "Bearer", "Bearer a b", "tgwh_abc"]) {
+      expect(() => bearerToken(h)).toThrow(HttpError);
+    }
+  });
+});
+
+describe("authorize", () => {
+  const acct = (role: Role): ServiceAccount => ({ id: 1, name: `n-${role}`, role, createdAt: 0, revokedAt: null, lastUsedAt: null });
+  const lookup = (token: string) => (token.startsWith("tgwh_") ? acct(token.slice(5) as Role) : null);
+  const status = (fn: () => unknown) => {
+    try {
+      fn();
+      return 200;
+    } catch (e) {
+      return (e as HttpError).status;
+    }
+  };
+  test("401 without or with an unknown token (with WWW-Authenticate), 403 too low, ok otherwise", () => {
+    expect(status(() => authorize("GET", "/admin/queue", null, lookup))).toBe(401);
+    expect(status(() => authorize("GET", "/admin/queue", "Bearer nope", lookup))).toBe(401);
+    expect(status(() => authorize("POST", "/admin/jobs/:id/retry", "Bearer tgwh_viewer", lookup))).toBe(403);
+    expect(status(() => authorize("POST", "/admin/jobs/:id/retry", "Bearer tgwh_operator", lookup))).toBe(200);
+    expect(authorize("GET", "/admin/queue", "Bearer tgwh_admin", lookup).actor).toBe("account:n-admin");
+    try {
+      authorize("GET", "/admin/queue", null, lookup);
+    } catch (e) {
+      expect((e as HttpError).headers["www-authenticate"]).toStartWith("Bearer");
+    }
+  });
+  test("a route missing from the table is refused, whoever calls", () => {
+    expect(status(() => authorize("GET", "/admin/secret-new-thing", "Bearer tgwh_admin", lookup))).toBe(500);
+  });
+  test("public rows need no token", () => {
+    expect(authorize("GET", "/admin/docs", null, lookup).account).toBeNull();
+  });
+});
+
+describe("the table", () => {
+  test("undeclaredRoutes finds admin/internal routes without a row, ignores others", () => {
+    expect(undeclaredRoutes([
+      { method: "GET", path: "/admin/queue" },
+      { method: "PUT", path: "/admin/queue" },
+      { method: "GET", path: "/internal/x" },
+      { method: "GET", path: "/healthz" },
+      { method: "GET", path: "/administrator" },
+    ])).toEqual(["PUT /admin/queue", "GET /internal/x"]);
+  });
+  test("only /internal/notifications is for services, and it is for services only", () => {
+    const serviceRoutes = Object.entries(ROUTE_ROLES).filter(([, r]) => r === "service").map(([k]) => k);
+    expect(serviceRoutes).toEqual(["POST /internal/notifications"]);
+    for (const key of Object.keys(ROUTE_ROLES)) if (key.includes(" /internal/")) expect(ROUTE_ROLES[key]).toBe("service");
+  });
+});
