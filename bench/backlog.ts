@@ -11,8 +11,8 @@ import { openDb } from "../src/db/client";
 import { claimJobs, expireLeases } from "../src/queue/claim";
 import { finishJob } from "../src/queue/finish";
 import { prepareJobStatements } from "../src/queue/sql";
-import { BINARY, removeDir, TEST_BOT_TOKEN, TEST_SECRET, tempDir } from "../test/support/tgwh";
-import { stopFakeApi, tgwhEnv } from "./lib/contenders";
+import { removeDir, TEST_BOT_TOKEN, TEST_SECRET, tempDir } from "../test/support/tgwh";
+import { stopFakeApi, tgwhBinary, tgwhEnv } from "./lib/contenders";
 import { fillUpdates } from "./lib/fill";
 import { fileSize, fmt, median, rssOf } from "./lib/stats";
 
@@ -88,7 +88,7 @@ export async function startAndWatch(dir: string, dbPath: string, watchSeconds: n
     ...tgwhEnv("FULL"),
   };
   const started = performance.now();
-  const proc = Bun.spawn([BINARY, "serve"], { env, stdout: Bun.file(join(dir, `serve-${port}.log`)), stderr: "inherit", stdin: "ignore" });
+  const proc = Bun.spawn([tgwhBinary(), "serve"], { env, stdout: Bun.file(join(dir, `serve-${port}.log`)), stderr: "inherit", stdin: "ignore" });
   try {
     const url = `http://127.0.0.1:${port}`;
     let coldStartMs = NaN;
@@ -140,7 +140,7 @@ export interface BacklogResult {
 }
 
 export async function runBacklog(pending = 1_000_000, log: (l: string) => void = (l) => console.error(l)): Promise<BacklogResult> {
-  if (!existsSync(BINARY)) throw new Error(`${BINARY} is missing: run make build`);
+  if (!existsSync(tgwhBinary())) throw new Error(`${tgwhBinary()} is missing: run make build`);
   const dir = tempDir("tgwh-bench-backlog-");
   try {
     // 1 k: chains of 10 updates per chat, as in the large one.
@@ -169,7 +169,7 @@ export async function runBacklog(pending = 1_000_000, log: (l: string) => void =
     for (let i = 0; i < 5; i++) colds.push((await startAndWatch(dir, empty, 0, 0)).coldStartMs);
     const emptyColdStartMs = median(colds);
     log(`cold start on an empty database: ${colds.map((c) => c.toFixed(0)).join(" / ")} ms`);
-    return { pending, fillSeconds, claimSmall, claimLarge, dbBytesPer1k, large: largeFigures, emptyColdStartMs, binaryBytes: fileSize(BINARY) };
+    return { pending, fillSeconds, claimSmall, claimLarge, dbBytesPer1k, large: largeFigures, emptyColdStartMs, binaryBytes: fileSize(tgwhBinary()) };
   } finally {
     stopFakeApi();
     removeDir(dir);

@@ -7,7 +7,7 @@
 import { Database } from "bun:sqlite";
 import { join } from "node:path";
 import { removeDir, startTgwh, tempDir, waitFor } from "../test/support/tgwh";
-import { stopFakeApi, tgwhEnv } from "./lib/contenders";
+import { stopFakeApi, tgwhBinary, tgwhEnv } from "./lib/contenders";
 import { countsByState, fillUpdates } from "./lib/fill";
 import { fmt } from "./lib/stats";
 
@@ -24,7 +24,7 @@ export async function runDrain(count = 100_000, sync: "FULL" | "NORMAL" = "FULL"
   const dbPath = join(dir, "tgwh.db");
   try {
     fillUpdates(dbPath, count);
-    const t = await startTgwh({ dir, dbPath, env: tgwhEnv(sync, extraEnv) });
+    const t = await startTgwh({ binary: tgwhBinary(), dir, dbPath, env: tgwhEnv(sync, extraEnv) });
     try {
       await waitFor(() => (countsByState(dbPath).done ?? 0) >= count, 600_000, `${count} jobs done`, t.logs);
     } finally {

@@ -76,7 +76,8 @@ rm_file() { if [ -e "$1" ] || [ -L "$1" ]; then rm -f "$1" && say "removed $1"; 
 
 if [ "$uninstall" = 1 ]; then
   if [ -z "$prefix" ] && command -v systemctl >/dev/null 2>&1; then
-    systemctl disable --now tgwh.service 'tgwh@*.service' >/dev/null 2>&1 || true
+    systemctl stop tgwh.service 'tgwh@*.service' >/dev/null 2>&1 || true
+    systemctl disable tgwh.service >/dev/null 2>&1 || true
   fi
   rm_file "$prefix/usr/local/bin/tgwh"
   rm_file "$prefix/usr/local/sbin/tgwh-admin"
@@ -132,7 +133,11 @@ if have_user; then own tgwh:tgwh "$prefix$STATE"; own tgwh:tgwh "$prefix/var/bac
 
 # 2. The binary, the units and the tmpfiles rule.
 changed=0
-if ! cmp -s "$binary" "$prefix/usr/local/bin/tgwh"; then put "$binary" "$prefix/usr/local/bin/tgwh" 0755; changed=1; say "installed /usr/local/bin/tgwh"; fi
+if ! cmp -s "$binary" "$prefix/usr/local/bin/tgwh"; then
+  # The replaced binary stays at hand for a rollback: install.sh --binary /usr/local/lib/tgwh/previous/tgwh
+  if [ -f "$prefix/usr/local/bin/tgwh" ]; then put "$prefix/usr/local/bin/tgwh" "$prefix/usr/local/lib/tgwh/previous/tgwh" 0755; fi
+  put "$binary" "$prefix/usr/local/bin/tgwh" 0755; changed=1; say "installed /usr/local/bin/tgwh"
+fi
 for u in "${UNITS[@]}"; do
   if ! cmp -s "$here/systemd/$u" "$prefix/etc/systemd/system/$u"; then put "$here/systemd/$u" "$prefix/etc/systemd/system/$u" 0644; changed=1; fi
 done

@@ -6,6 +6,7 @@ import { openDb, type Db } from "./db/client";
 import { createSettings, type Settings } from "./db/settings";
 import { createWriter, type Writer } from "./db/writer";
 import { takeOverWalSync } from "./db/wal-sync";
+import { createIngressLoad, type IngressLoad } from "./telegram/ingress-load";
 import type { Logger } from "./log";
 import { createMetrics, type Metrics } from "./metrics";
 import { createPruner, retentionCutoff } from "./queue/retention";
@@ -40,6 +41,8 @@ export interface AppContext {
   /** Identifies this process's leases: `${instance}/${pid}-${random}`. */
   owner: string;
   instance: string;
+  /** Webhook requests in flight; the worker yields slots to a burst (telegram/ingress-load.ts). */
+  ingress: IngressLoad;
 }
 
 /** Counts every newly stored job by kind, whoever enqueued it (webhook, notifications, CLI). */
@@ -84,6 +87,7 @@ export function createAppContext(cfg: Config, log: Logger, clock: () => number =
   const owner = `${instance}/${process.pid}-${randomBytes(3).toString("hex")}`;
 
   const botRef: { current: Bot | null } = { current: null };
+  const ingress = createIngressLoad();
   const worker = createWorker({
     store,
     handlers: createTelegramJobHandlers(() => {
@@ -91,6 +95,7 @@ export function createAppContext(cfg: Config, log: Logger, clock: () => number =
       return botRef.current;
     }),
     concurrency: cfg.workerConcurrency,
+    yieldToIngress: () => ingress.saturated(),
     leaseMs: cfg.leaseSeconds * 1000,
     owner,
     log: log.child({ component: "worker" }),
@@ -115,7 +120,7 @@ export function createAppContext(cfg: Config, log: Logger, clock: () => number =
   });
 
   return {
-    cfg, log, db, writer, store, stats, settings, metrics, limiter, worker, clock, owner, instance, botRef,
+    cfg, log, db, writer, store, stats, settings, metrics, limiter, worker, clock, owner, instance, botRef, ingress,
     acceptedSecrets: () => [cfg.webhookSecret, cfg.webhookSecretOld].filter((s): s is string => !!s),
   };
 }

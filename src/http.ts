@@ -44,6 +44,7 @@ export function createWebhookFor(ctx: AppContext): (req: Request) => Promise<Res
     metrics: ctx.metrics,
     maxAttempts: ctx.cfg.updateMaxAttempts,
     clock: ctx.clock,
+    load: ctx.ingress,
   });
 }
 

@@ -1,7 +1,10 @@
 /** The four ingest contenders, each started as its own process on 127.0.0.1. */
 import { resolve } from "node:path";
 import { startFakeBotApi, type FakeBotApi } from "../../test/support/fake-bot-api";
-import { startTgwh, TEST_SECRET, type TgwhProcess } from "../../test/support/tgwh";
+import { BINARY, startTgwh, TEST_SECRET, type TgwhProcess } from "../../test/support/tgwh";
+
+/** The tgwh build under test: dist/tgwh, or BENCH_TGWH_BINARY (e.g. a build of an older commit). */
+export const tgwhBinary = (): string => process.env.BENCH_TGWH_BINARY || BINARY;
 
 export const PEER_SECRET = "bench_secret_0123456789";
 
@@ -83,7 +86,7 @@ export async function startContender(kind: ContenderKind): Promise<Contender> {
       return startScript("grammy-peer.ts", kind, PEER_SECRET);
     case "tgwh-full":
     case "tgwh-normal": {
-      const t = await startTgwh({ env: tgwhEnv(kind === "tgwh-full" ? "FULL" : "NORMAL") });
+      const t = await startTgwh({ binary: tgwhBinary(), env: tgwhEnv(kind === "tgwh-full" ? "FULL" : "NORMAL") });
       return {
         name: kind,
         url: `${t.url}/telegram/webhook`,

@@ -39,8 +39,8 @@ async function mapped<T>(fn: () => Promise<T>): Promise<T> {
  */
 export function createAdminRoutes(ctx: AppContext) {
   const accounts = createServiceAccounts(ctx.db.sqlite, ctx.writer, ctx.clock);
-  const auditor = createAuditor(createAuditLog(ctx.db.sqlite, ctx.writer, ctx.clock), ctx.log);
   const auditLog = createAuditLog(ctx.db.sqlite, ctx.writer, ctx.clock);
+  const auditor = createAuditor(auditLog, ctx.log);
   const jobs = createJobAdmin(ctx.db.sqlite, ctx.writer, ctx.clock);
   const hooks = webhookDeps(ctx.cfg);
 

@@ -2,11 +2,17 @@ import { t } from "elysia";
 
 /** Request and response schemas of the admin API: validation and the OpenAPI document in one. */
 
-const iso = (description: string) => t.String({ format: "date-time", description, examples: ["2026-11-25T19:00:00.000Z"] });
+/**
+ * An integer as plain JSON Schema. (Elysia's t.Integer also accepts a numeric string, which shows
+ * up in the OpenAPI document as `anyOf [string, integer]`; bodies and answers are real JSON numbers.)
+ */
+const Int = (opts: Parameters<typeof t.Number>[0] = {}) => t.Number({ multipleOf: 1, ...opts });
+
+const iso = (description: string) => t.String({ format: "date-time", description, example: "2026-11-25T19:00:00.000Z" });
 const isoOrNull = (description: string) => t.Union([iso(description), t.Null()]);
 
 export const ErrorBody = t.Object(
-  { ok: t.Literal(false), error: t.String({ examples: ["invalid query.state: Expected union value"] }) },
+  { ok: t.Literal(false), error: t.String({ example: "invalid state: must be one of pending, running, done, dead" }) },
   { description: "What is wrong, with a hint. Never contains a secret." },
 );
 
@@ -25,26 +31,26 @@ export const NotFound = { ...ErrorBody, description: "No such id" };
 export const Conflict = { ...ErrorBody, description: "The object is not in a state that allows this" };
 export const BadGateway = { ...ErrorBody, description: "Telegram refused the call or could not be reached" };
 
-export const JobState = t.Union([t.Literal("pending"), t.Literal("running"), t.Literal("done"), t.Literal("dead")], { description: "Job state", examples: ["dead"], error: "must be one of pending, running, done, dead" });
-export const RoleSchema = t.Union([t.Literal("viewer"), t.Literal("operator"), t.Literal("admin"), t.Literal("service")], { description: "Role: viewer < operator < admin; service only posts notifications", examples: ["operator"], error: "must be one of viewer, operator, admin, service" });
+export const JobState = t.Union([t.Literal("pending"), t.Literal("running"), t.Literal("done"), t.Literal("dead")], { description: "Job state", example: "dead", error: "must be one of pending, running, done, dead" });
+export const RoleSchema = t.Union([t.Literal("viewer"), t.Literal("operator"), t.Literal("admin"), t.Literal("service")], { description: "Role: viewer < operator < admin; service only posts notifications", example: "operator", error: "must be one of viewer, operator, admin, service" });
 
-export const AttemptErrorView = t.Object({ attempt: t.Integer(), at: iso("when it failed"), error: t.String() });
+export const AttemptErrorView = t.Object({ attempt: Int(), at: iso("when it failed"), error: t.String() });
 
 export const JobView = t.Object(
   {
-    id: t.Integer({ examples: [42] }),
-    kind: t.String({ examples: ["telegram.update"] }),
+    id: Int({ example: 42 }),
+    kind: t.String({ example: "telegram.update" }),
     state: JobState,
-    dedupeKey: t.String({ examples: ["update:123456"] }),
-    orderKey: t.Union([t.String(), t.Null()], { examples: ["chat:42"] }),
-    updateId: t.Union([t.Integer(), t.Null()], { description: "The update_id for telegram.update jobs" }),
-    attempts: t.Integer({ examples: [10] }),
-    maxAttempts: t.Integer({ examples: [10] }),
+    dedupeKey: t.String({ example: "update:123456" }),
+    orderKey: t.Union([t.String(), t.Null()], { example: "chat:42" }),
+    updateId: t.Union([Int(), t.Null()], { description: "The update_id for telegram.update jobs" }),
+    attempts: Int({ example: 10 }),
+    maxAttempts: Int({ example: 10 }),
     runAt: iso("earliest next run"),
     createdAt: iso("when it was stored"),
     startedAt: isoOrNull("last claim"),
     finishedAt: isoOrNull("when it ended (done or dead)"),
-    lastError: t.Union([t.String(), t.Null()], { examples: ["Bad Gateway (502)"] }),
+    lastError: t.Union([t.String(), t.Null()], { example: "Bad Gateway (502)" }),
     errors: t.Array(AttemptErrorView, { description: "One entry per failed attempt, newest last (bounded)" }),
     payload: t.Optional(t.Unknown({ description: "The stored payload (admin only: it holds user data)" })),
   },
@@ -58,71 +64,71 @@ export const JobPage = t.Object({
 
 export const JobListQuery = t.Object({
   state: t.Optional(JobState),
-  kind: t.Optional(t.String({ minLength: 1, maxLength: 64, examples: ["notify.send"] })),
+  kind: t.Optional(t.String({ minLength: 1, maxLength: 64, example: "notify.send" })),
   limit: t.Optional(Limit),
   cursor: t.Optional(Cursor),
 });
 
 export const IdParams = t.Object({
-  id: t.String({ pattern: "^[1-9][0-9]{0,15}$", description: "Job id", examples: ["42"], error: "must be a positive integer job id" }),
+  id: t.String({ pattern: "^[1-9][0-9]{0,15}$", description: "Job id", example: "42", error: "must be a positive integer job id" }),
 });
 export const UpdateIdParams = t.Object({
-  updateId: t.String({ pattern: "^[0-9]{1,16}$", description: "Telegram update_id", examples: ["123456"], error: "must be a non-negative integer update_id" }),
+  updateId: t.String({ pattern: "^[0-9]{1,16}$", description: "Telegram update_id", example: "123456", error: "must be a non-negative integer update_id" }),
 });
 
 export const QueueView = t.Object({
-  counts: t.Array(t.Object({ state: JobState, kind: t.String(), count: t.Integer() }), {
+  counts: t.Array(t.Object({ state: JobState, kind: t.String(), count: Int() }), {
     description: "pending, running and dead jobs by kind; each count stops at countLimit (so the read stays cheap at any backlog)",
-    examples: [[{ state: "pending", kind: "telegram.update", count: 3 }]],
+    example: [{ state: "pending", kind: "telegram.update", count: 3 }],
   }),
-  byState: t.Record(t.String(), t.Integer(), { description: "Totals by state; `done` is doneEstimate", examples: [{ pending: 3, running: 1, done: 120, dead: 0 }] }),
-  countLimit: t.Integer({ examples: [20000] }),
-  doneEstimate: t.Integer({ description: "Done jobs kept until retention prunes them (an upper-bound estimate)", examples: [120] }),
-  oldestPendingAgeSeconds: t.Number({ examples: [0.4] }),
-  dead: t.Integer({ examples: [0] }),
+  byState: t.Record(t.String(), Int(), { description: "Totals by state; `done` is doneEstimate", example: { pending: 3, running: 1, done: 120, dead: 0 } }),
+  countLimit: Int({ example: 20000 }),
+  doneEstimate: Int({ description: "Done jobs kept until retention prunes them (an upper-bound estimate)", example: 120 }),
+  oldestPendingAgeSeconds: t.Number({ example: 0.4 }),
+  dead: Int({ example: 0 }),
   worker: t.Object({
     running: t.Boolean(),
-    inFlight: t.Integer(),
+    inFlight: Int(),
     lastRoundAt: isoOrNull("last claim round"),
     lastError: t.Union([t.String(), t.Null()]),
   }),
 });
 
 export const RetryDeadBody = t.Object({
-  limit: t.Optional(t.Integer({ minimum: 1, maximum: 1000, default: 100, description: "At most this many dead jobs (oldest first)" })),
+  limit: t.Optional(Int({ minimum: 1, maximum: 1000, default: 100, description: "At most this many dead jobs (oldest first)" })),
 });
 export const RetryDeadView = t.Object({
-  retried: t.Array(t.Integer()),
-  remaining: t.Integer({ description: "Dead jobs left after this batch" }),
+  retried: t.Array(Int()),
+  remaining: Int({ description: "Dead jobs left after this batch" }),
 });
 
 export const NotificationBody = t.Object({
-  chatId: t.Union([t.Integer(), t.String({ pattern: "^(-?[0-9]{1,20}|@[A-Za-z0-9_]{5,32})$" })], {
+  chatId: t.Union([Int(), t.String({ pattern: "^(-?[0-9]{1,20}|@[A-Za-z0-9_]{5,32})$" })], {
     description: "Chat id, or @channelusername",
-    examples: [42],
+    example: 42,
     error: "must be a chat id (integer) or @channelusername",
   }),
-  text: t.String({ minLength: 1, maxLength: 4096, examples: ["Deployment finished"] }),
+  text: t.String({ minLength: 1, maxLength: 4096, example: "Deployment finished" }),
   parseMode: t.Optional(t.Union([t.Literal("HTML"), t.Literal("MarkdownV2"), t.Literal("Markdown")], { error: "must be HTML, MarkdownV2 or Markdown" })),
   dedupeKey: t.Optional(
-    t.String({ minLength: 1, maxLength: 128, pattern: "^[A-Za-z0-9:._-]+$", description: "Same key → same job (idempotent)", examples: ["deploy-2026-11-25"] }),
+    t.String({ minLength: 1, maxLength: 128, pattern: "^[A-Za-z0-9:._-]+$", description: "Same key → same job (idempotent)", example: "deploy-2026-11-25" }),
   ),
 });
 export const NotificationAccepted = t.Object({
-  jobId: t.Integer({ examples: [43] }),
+  jobId: Int({ example: 43 }),
   duplicate: t.Boolean({ description: "true when dedupeKey matched an earlier notification" }),
 });
 
 export const WebhookSetBody = t.Object({
-  allowedUpdates: t.Optional(t.Array(t.String({ pattern: "^[a-z_]{1,40}$" }), { maxItems: 30, examples: [["message", "callback_query"]] })),
-  maxConnections: t.Optional(t.Integer({ minimum: 1, maximum: 100, default: 40 })),
+  allowedUpdates: t.Optional(t.Array(t.String({ pattern: "^[a-z_]{1,40}$" }), { maxItems: 30, example: ["message", "callback_query"] })),
+  maxConnections: t.Optional(Int({ minimum: 1, maximum: 100, default: 40 })),
   dropPendingUpdates: t.Optional(t.Boolean({ default: false })),
 });
 export const WebhookDeleteQuery = t.Object({ dropPendingUpdates: t.Optional(t.BooleanString()) });
 
 export const AccountView = t.Object({
-  id: t.Integer(),
-  name: t.String({ examples: ["ci-deploy"] }),
+  id: Int(),
+  name: t.String({ example: "ci-deploy" }),
   role: RoleSchema,
   createdAt: iso("created"),
   revokedAt: isoOrNull("revoked"),
@@ -130,23 +136,23 @@ export const AccountView = t.Object({
 });
 export const AccountPage = t.Object({ accounts: t.Array(AccountView), nextCursor: t.Union([t.String(), t.Null()]) });
 export const AccountCreateBody = t.Object({
-  name: t.String({ pattern: "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", examples: ["ci-deploy"] }),
+  name: t.String({ pattern: "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", example: "ci-deploy" }),
   role: RoleSchema,
 });
 export const AccountCreated = t.Object({
   account: AccountView,
-  token: t.String({ description: "The bearer token, shown this once; only its hash is stored", examples: ["tgwh_…"] }),
+  token: t.String({ description: "The bearer token, shown this once; only its hash is stored", example: "tgwh_…" }),
 });
 export const NameParams = t.Object({ name: t.String({ pattern: "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$" }) });
 
 export const PageQuery = t.Object({ limit: t.Optional(Limit), cursor: t.Optional(Cursor) });
 export const AuditView = t.Object({
-  id: t.Integer(),
+  id: Int(),
   at: iso("when"),
-  actor: t.String({ examples: ["account:ops-alice"] }),
-  action: t.String({ examples: ["jobs.retry"] }),
-  target: t.Union([t.String(), t.Null()], { examples: ["42"] }),
-  result: t.String({ examples: ["ok"] }),
+  actor: t.String({ example: "account:ops-alice" }),
+  action: t.String({ example: "jobs.retry" }),
+  target: t.Union([t.String(), t.Null()], { example: "42" }),
+  result: t.String({ example: "ok" }),
   detail: t.Union([t.String(), t.Null()]),
 });
 export const AuditPage = t.Object({ entries: t.Array(AuditView), nextCursor: t.Union([t.String(), t.Null()]) });

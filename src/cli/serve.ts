@@ -13,11 +13,13 @@ const MAX_REQUEST_BODY = 8 * 1024 * 1024;
 
 /** `tgwh serve`: the service. Resolves with the exit code after a graceful stop. */
 export async function serve(baseCfg: Config): Promise<number> {
-  const cfg = resolveDevSecrets(baseCfg);
-  checkServeConfig(cfg);
-  const log = createLogger({ level: cfg.logLevel, secrets: secretsOf(cfg) });
-  const devApi = startDevBotApiIfNeeded(cfg, log);
-  const apiRoot = devApi?.apiRoot ?? cfg.telegramApi;
+  const baseWithSecrets = resolveDevSecrets(baseCfg);
+  checkServeConfig(baseWithSecrets);
+  const log = createLogger({ level: baseWithSecrets.logLevel, secrets: secretsOf(baseWithSecrets) });
+  const devApi = startDevBotApiIfNeeded(baseWithSecrets, log);
+  // In the sandbox every Bot API caller (worker, admin webhook routes) talks to the stand-in.
+  const cfg: Config = devApi ? { ...baseWithSecrets, telegramApi: devApi.apiRoot } : baseWithSecrets;
+  const apiRoot = cfg.telegramApi;
   if (cfg.initDataMaxAge === 0) log.warn("TGWH_INIT_DATA_MAX_AGE=0: initData freshness is not checked; a leaked initData stays valid forever");
   if (cfg.synchronous === "NORMAL") log.warn("TGWH_SQLITE_SYNCHRONOUS=NORMAL: a power loss can lose the last acknowledged updates");
 

@@ -27,6 +27,11 @@ export interface WorkerDeps {
   store: JobStore;
   handlers: Readonly<Record<string, JobHandler>>;
   concurrency: number;
+  /**
+   * True while the webhook is saturated: claims then fill at most a quarter of the slots, so acks
+   * (the durable part) keep the CPU during a burst and the stored backlog drains right after.
+   */
+  yieldToIngress?: () => boolean;
   leaseMs: number;
   owner: string;
   log: Logger;
@@ -108,7 +113,8 @@ export function createWorker(deps: WorkerDeps): Worker {
       again = true;
       return;
     }
-    const free = deps.concurrency - busy;
+    const slots = deps.yieldToIngress?.() ? Math.max(1, Math.ceil(deps.concurrency / 4)) : deps.concurrency;
+    const free = slots - busy;
     if (free <= 0) {
       lastRoundAt = clock(); // busy, not stuck: readiness watches this
       return;

@@ -50,6 +50,7 @@ export function createOutboundTransformer(deps: OutboundDeps): Transformer {
       if (!res.ok && res.error_code === 429) {
         const retryAfter = Number(res.parameters?.retry_after ?? 0);
         deps.metrics.botApiRetryAfterSeconds.inc(retryAfter);
+        if (chatId !== undefined && retryAfter > 0) deps.limiter.holdChat?.(chatId, Date.now() + retryAfter * 1000);
         (currentJobLog() ?? deps.log).warn({ method, retryAfter }, "Bot API answered 429 Too Many Requests");
       }
       return res;

@@ -12,6 +12,11 @@ export interface SendLimiter {
    * wait; otherwise books nothing and returns booked=false with how long until a slot frees up.
    */
   reserve(chatId: number | string, maxWaitMs: number): { booked: boolean; waitMs: number; scope: LimitScope };
+  /**
+   * Telegram answered 429 with retry_after for this chat: no slot for it before `until`. Without
+   * it, another job for the same chat (a notification beside a reply) sent inside the wait.
+   */
+  holdChat?(chatId: number | string, until: number): void;
 }
 
 export interface SendLimitOptions {
@@ -95,6 +100,10 @@ export function createSendLimiter(opts: SendLimitOptions): SendLimiter {
       }
       chatNext.set(String(chatId), at + (isGroupChat(chatId) ? groupInterval : chatInterval));
       return { booked: true, waitMs, scope };
+    },
+    holdChat(chatId, until) {
+      const key = String(chatId);
+      chatNext.set(key, Math.max(chatNext.get(key) ?? 0, until));
     },
   };
 }

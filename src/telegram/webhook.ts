@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Logger } from "../log";
 import type { Metrics, WebhookOutcome } from "../metrics";
 import type { EnqueueResult, NewJob } from "../queue/types";
+import type { IngressLoad } from "./ingress-load";
 import { secretMatches } from "./secret";
 import { parseUpdate, updateDedupeKey } from "./updates";
 
@@ -20,6 +21,8 @@ export interface WebhookDeps {
   /** Attempts an update gets before it is dead (TGWH_UPDATE_MAX_ATTEMPTS). */
   maxAttempts?: number;
   clock?: () => number;
+  /** Counts requests in flight, so the worker can yield to a burst (see ingress-load.ts). */
+  load?: Pick<IngressLoad, "enter" | "leave">;
 }
 
 class BodyTooLarge extends Error {}
@@ -73,7 +76,18 @@ const json = (status: number, body: Record<string, unknown>, headers: Record<str
  */
 export function createWebhookHandler(deps: WebhookDeps) {
   const clock = deps.clock ?? Date.now;
+  const load = deps.load;
   return async function handleWebhook(req: Request): Promise<Response> {
+    if (!load) return handleOne(req);
+    load.enter();
+    try {
+      return await handleOne(req);
+    } finally {
+      load.leave();
+    }
+  };
+
+  async function handleOne(req: Request): Promise<Response> {
     const started = performance.now();
     const reqId = req.headers.get("x-request-id")?.slice(0, 100) ?? randomUUID();
     const answer = (outcome: WebhookOutcome, res: Response, extra: Record<string, unknown> = {}) => {
@@ -129,5 +143,5 @@ export function createWebhookHandler(deps: WebhookDeps) {
       return answer("stored", json(200, { ok: true }), { update_id: parsed.updateId, jobId: result.id, kind: job.kind, type: parsed.type });
     }
     return answer("duplicate", json(200, { ok: true, duplicate: true }), { update_id: parsed.updateId, jobId: result.id, kind: job.kind });
-  };
+  }
 }

@@ -114,6 +114,7 @@ describe("deploy/install.sh --prefix", () => {
     const again = await install(root); // the host name comes from deploy.env
     expect(again.code).toBe(0);
     expect(again.out).not.toContain("installed /usr/local/bin/tgwh");
+    expect(existsSync(join(root, "usr/local/lib/tgwh/previous/tgwh"))).toBe(false);
     expect(again.out).not.toMatch(/wrote credential|generated credential/);
     expect(["bot_token", "webhook_secret", "session_secret"].map((n) => readFileSync(join(root, "etc/tgwh/credentials", n), "utf8"))).toEqual(creds);
     expect(readFileSync(join(root, "etc/nginx/snippets/tgwh/admin-allow.conf"), "utf8")).toBe("allow 10.20.0.5;\n");
@@ -129,6 +130,14 @@ describe("deploy/install.sh --prefix", () => {
     writeFileSync(secretFile, "rotated_secret_ABC-123\n");
     expect((await install(root, ["--webhook-secret-file", secretFile])).code).toBe(0);
     expect(readFileSync(join(root, "etc/tgwh/credentials/webhook_secret"), "utf8")).toBe("rotated_secret_ABC-123");
+
+    // An upgrade keeps the replaced binary for a rollback.
+    const newer = join(root, "tgwh-newer");
+    writeFileSync(newer, "#!/bin/sh\necho newer\n", { mode: 0o755 });
+    const up = await run([INSTALL, "--prefix", root, "--binary", newer]);
+    expect(up.out).toContain("installed /usr/local/bin/tgwh");
+    expect(readFileSync(join(root, "usr/local/bin/tgwh"), "utf8")).toContain("newer");
+    expect(readFileSync(join(root, "usr/local/lib/tgwh/previous/tgwh"), "utf8")).toBe(readFileSync(binary, "utf8"));
 
     const bad = await install(root, ["--bot-token-file", "-"], "not-a-token SECRETISH");
     expect(bad.code).toBe(2);

@@ -74,20 +74,29 @@ maybe("nginx + certbot + pebble in front of dist/tgwh", () => {
     copyFileSync(join(REPO, "deploy/certbot/reload-nginx.sh"), join(hookDir, "tgwh-reload-nginx.sh"));
     await run(["chmod", "0755", join(hookDir, "tgwh-reload-nginx.sh")]);
 
-    // 2. The real deploy files, rendered with test ports and paths.
+    // 2. The real deploy files, rendered with test ports and paths. A port found free can be taken
+    //    by another process before nginx binds it: then render with new ports and try again.
     const out = join(dir, "nginx-files");
-    renderEnv = {
-      SERVER_NAME: TEST_HOST, LISTEN_ADDRESS: "127.0.0.1", HTTP_PORT: String(httpPort), HTTPS_PORT: String(httpsPort),
-      ACME_WEBROOT: webroot, CERT_DIR: join(certbotDir, "config/live", TEST_HOST), SNIPPETS_DIR: join(out, "snippets"),
-      UPSTREAM: `127.0.0.1:${tg.port}`,
-    };
-    const rendered = await run([join(REPO, "deploy/render.sh"), out], renderEnv);
-    if (rendered.code !== 0) throw new Error(`render.sh failed:\n${rendered.out}`);
     // The operator's allowlist stays empty: only the VM itself (127.0.0.1) reaches /admin/.
     // Test only: believe X-Test-Source from 127.0.0.1, to simulate where a request comes from.
     const realip = join(dir, "test-only-realip.conf");
     writeFileSync(realip, "set_real_ip_from 127.0.0.1;\nreal_ip_header X-Test-Source;\n");
-    nginx = await startNginx(join(dir, "nginx"), join(out, "sites"), realip);
+    for (let attempt = 1; ; attempt++) {
+      renderEnv = {
+        SERVER_NAME: TEST_HOST, LISTEN_ADDRESS: "127.0.0.1", HTTP_PORT: String(httpPort), HTTPS_PORT: String(httpsPort),
+        ACME_WEBROOT: webroot, CERT_DIR: join(certbotDir, "config/live", TEST_HOST), SNIPPETS_DIR: join(out, "snippets"),
+        UPSTREAM: `127.0.0.1:${tg.port}`,
+      };
+      const rendered = await run([join(REPO, "deploy/render.sh"), out], renderEnv);
+      if (rendered.code !== 0) throw new Error(`render.sh failed:\n${rendered.out}`);
+      try {
+        nginx = await startNginx(join(dir, `nginx-${attempt}`), join(out, "sites"), realip, [httpPort, httpsPort]);
+        break;
+      } catch (err) {
+        if (attempt >= 3) throw err;
+        [httpPort, httpsPort] = [await freePort(), await freePort()];
+      }
+    }
   }, 90_000);
 
   afterAll(async () => {

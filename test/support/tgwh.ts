@@ -46,13 +46,16 @@ export interface StartOptions {
   args?: string[];
   /** Wait for /readyz to answer 200 (default true). */
   waitReady?: boolean;
+  /** Another build to run instead of dist/tgwh (bench: the before/after comparison). */
+  binary?: string;
 }
 
 let runCounter = 0;
 
 /** Starts dist/tgwh with a test configuration and waits until it listens (and is ready). */
 export async function startTgwh(opts: StartOptions = {}): Promise<TgwhProcess> {
-  if (!existsSync(BINARY)) throw new Error(`${BINARY} is missing: run \`make build\` (make test does it)`);
+  const binary = opts.binary ?? BINARY;
+  if (!existsSync(binary)) throw new Error(`${binary} is missing: run \`make build\` (make test does it)`);
   const dir = opts.dir ?? tempDir();
   const dbPath = opts.dbPath ?? join(dir, "tgwh.db");
   const logPath = join(dir, `tgwh-${process.pid}-${++runCounter}.log`);
@@ -72,7 +75,7 @@ export async function startTgwh(opts: StartOptions = {}): Promise<TgwhProcess> {
     if (v === undefined) delete env[k];
     else env[k] = v;
   }
-  const proc = Bun.spawn([BINARY, ...(opts.args ?? ["serve"])], {
+  const proc = Bun.spawn([binary, ...(opts.args ?? ["serve"])], {
     env,
     stdout: Bun.file(logPath),
     stderr: Bun.file(`${logPath}.err`),

@@ -114,7 +114,7 @@ export interface Nginx extends Server {
  * sites. `testOnlyInclude` goes in the http block: the tests' realip setup that simulates
  * source addresses; the production files never contain it.
  */
-export async function startNginx(prefix: string, sitesDir: string, testOnlyInclude: string): Promise<Nginx> {
+export async function startNginx(prefix: string, sitesDir: string, testOnlyInclude: string, ports: number[]): Promise<Nginx> {
   for (const d of ["logs", "tmp"]) mkdirSync(join(prefix, d), { recursive: true });
   const conf = join(prefix, "nginx.conf");
   writeFileSync(
@@ -143,14 +143,27 @@ http {
     stdout: Bun.file(join(prefix, "logs/stdout.log")),
     stderr: Bun.file(join(prefix, "logs/stderr.log")),
   });
-  await waitUntil(async () => existsSync(join(prefix, "nginx.pid")), 10_000, "nginx to start");
+  const errorLog = () => (existsSync(join(prefix, "logs/error.log")) ? readFileSync(join(prefix, "logs/error.log"), "utf8") : "");
+  // Ready when every port accepts a connection; a bind failure (port taken since freePort) exits nginx.
+  await waitUntil(
+    async () => {
+      if (proc.exitCode !== null) throw new Error(`nginx exited with ${proc.exitCode}:\n${errorLog().slice(-2000)}`);
+      for (const port of ports) (await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } })).end();
+      return true;
+    },
+    10_000,
+    "nginx to listen",
+  ).catch((err) => {
+    proc.kill(9);
+    throw new Error(`${(err as Error).message}\n${errorLog().slice(-2000)}`);
+  });
   return {
     // SIGQUIT: nginx's graceful stop.
     ...server(proc, "SIGQUIT"),
     prefix,
     conf,
     hookEnv: { NGINX_PREFIX: prefix, NGINX_CONF: conf },
-    errorLog: () => (existsSync(join(prefix, "logs/error.log")) ? readFileSync(join(prefix, "logs/error.log"), "utf8") : ""),
+    errorLog,
   };
 }
 

@@ -21,3 +21,13 @@ test("without warm start nothing changes", () => {
   const l = createSendLimiter({ perSecond: 30, clock: () => 5 });
   expect(l.reserve(7, 5000)).toEqual({ booked: true, waitMs: 0, scope: "none" });
 });
+
+test("holdChat: after a 429 with retry_after, no slot for that chat before it runs out", () => {
+  let now = 1_000_000;
+  const l = createSendLimiter({ perSecond: 0, clock: () => now });
+  l.holdChat!(7, now + 5000);
+  expect(l.reserve(7, 1100)).toEqual({ booked: false, waitMs: 5000, scope: "chat" });
+  expect(l.reserve(8, 1100).booked).toBe(true);
+  now += 5000;
+  expect(l.reserve(7, 1100)).toEqual({ booked: true, waitMs: 0, scope: "none" });
+});
