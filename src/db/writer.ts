@@ -180,6 +180,7 @@ export function createWriter(sqlite: Database, opts: WriterOptions = {}): Writer
       awaitingSync = [];
       if (walSync) {
         try {
+          changesAtLastSync = totalChanges.get()?.n ?? changesAtLastSync;
           walSync.syncNow();
         } catch (err) {
           for (const { batch } of list) fail(batch, err);

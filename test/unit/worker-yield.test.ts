@@ -1,0 +1,78 @@
+import { afterEach, beforeEach, expect, test } from "bun:test";
+import { join } from "node:path";
+import { openDb, type Db } from "../../src/db/client";
+import { createWriter } from "../../src/db/writer";
+import { createLogger } from "../../src/log";
+import { createJobStore, type JobStore } from "../../src/queue/store";
+import { createWorker } from "../../src/queue/worker";
+import { createIngressLoad, INGRESS_BUSY_AT } from "../../src/telegram/ingress-load";
+import { removeDir, tempDir, waitFor } from "../support/tgwh";
+
+/** Issue 8: while the webhook is saturated the worker keeps a quarter of its slots; then all of them. */
+let dir: string;
+let db: Db;
+let store: JobStore;
+const quiet = createLogger({ level: "silent", secrets: [] });
+
+beforeEach(async () => {
+  dir = tempDir();
+  db = openDb({ path: join(dir, "q.db"), synchronous: "FULL", busyTimeoutMs: 1000, migrate: true });
+  store = createJobStore(db.sqlite, createWriter(db.sqlite));
+  // 40 updates of 40 different chats: nothing orders them, all are claimable at once.
+  await store.enqueue(
+    Array.from({ length: 40 }, (_, i) => ({
+      kind: "telegram.update",
+      dedupeKey: `update:${i + 1}`,
+      orderKey: `chat:${i + 1}`,
+      seq: i + 1,
+      payload: "{}",
+      maxAttempts: 3,
+      runAt: Date.now(),
+    })),
+  );
+});
+afterEach(() => {
+  db.close();
+  removeDir(dir);
+});
+
+test("a saturated ingress gets the CPU: the worker runs at most concurrency/4 jobs, and all slots once the burst ends", async () => {
+  const load = createIngressLoad();
+  for (let i = 0; i < INGRESS_BUSY_AT; i++) load.enter();
+  expect(load.saturated()).toBe(true);
+  let running = 0;
+  let peak = 0;
+  let done = 0;
+  const release: (() => void)[] = [];
+  const worker = createWorker({
+    store,
+    concurrency: 8,
+    leaseMs: 30_000,
+    owner: "test/1",
+    log: quiet,
+    yieldToIngress: () => load.saturated(),
+    handlers: {
+      "telegram.update": async () => {
+        running++;
+        peak = Math.max(peak, running);
+        await new Promise<void>((r) => release.push(r));
+        running--;
+        done++;
+      },
+    },
+  });
+  worker.start();
+  await waitFor(() => running === 2, 5000, "two jobs running");
+  await Bun.sleep(100);
+  expect(peak).toBe(2); // 8 / 4 while the webhook is saturated
+
+  for (let i = 0; i < INGRESS_BUSY_AT; i++) load.leave();
+  for (const r of release.splice(0)) r(); // finishing jobs frees slots: the next claim sees the burst is over
+  await waitFor(() => running === 8, 5000, "all eight slots in use");
+  while (done < 40) {
+    for (const r of release.splice(0)) r();
+    await Bun.sleep(5);
+  }
+  expect(peak).toBe(8);
+  await worker.stop(1000);
+});
