@@ -82,7 +82,8 @@ if (!skip.has("drain")) {
 }
 if (!skip.has("backlog")) backlog = await runBacklog(pending, log);
 // The metrics helper's own scrape benchmark (issue 5), reused as is: its p50 line.
-if (!skip.has("scrape") && existsSync(resolve(import.meta.dir, "metrics-scrape.ts"))) {
+// (It always runs dist/tgwh, so it is skipped when another build is under test.)
+if (!skip.has("scrape") && !env.BENCH_TGWH_BINARY && existsSync(resolve(import.meta.dir, "metrics-scrape.ts"))) {
   const p = Bun.spawn([process.execPath, resolve(import.meta.dir, "metrics-scrape.ts"), "--pending", String(pending), "--scrapes", "10"], {
     stdout: "pipe",
     stderr: "inherit",

@@ -281,7 +281,7 @@ function timeline(samples: Sample[], jobs: { kind: string; state: string; create
   return out;
 }
 
-function chart(report: { durationS: number; acked: number; checks: Record<string, { ok: boolean; value: unknown }>; latency: { updates: { p99Ms: number | null } }; ok?: boolean }, events: (ChartEvent & { at: number })[]) {
+export function chart(report: { durationS: number; acked: number; checks: Record<string, { ok: boolean; value: unknown }>; latency: { updates: { p99Ms: number | null } }; ok?: boolean }, events: ChartEvent[]) {
   const tl = (report as unknown as { timeline: ReturnType<typeof timeline> }).timeline;
   const c = report.checks;
   return renderSoakSvg({

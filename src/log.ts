@@ -50,34 +50,6 @@ export function createLogger(opts: LogOptions): Logger {
       },
       hooks: { streamWrite: (line) => scrubSecrets(line, secrets) },
     },
-    opts.destination ?? bufferedStdout(),
+    opts.destination ?? pino.destination({ dest: 1, sync: false }),
   );
-}
-
-/**
- * stdout written in chunks: lines written within 10 ms (or 8 KiB) go out in one write. One write
- * per line was a sixth of the CPU at 10k+ updates/s (docs/performance.md); lines reach the
- * journal at most 10 ms late, and pino flushes what is left at exit.
- */
-function bufferedStdout(): pino.DestinationStream {
-  const dest = pino.destination({ dest: 1, sync: false, minLength: 8192 });
-  let timer: ReturnType<typeof setTimeout> | null = null;
-  const flushSoon = () => {
-    timer = null;
-    try {
-      dest.flush();
-    } catch {
-      // destroyed at exit: nothing left to write
-    }
-  };
-  const write = dest.write.bind(dest);
-  dest.write = (chunk: string) => {
-    const ok = write(chunk);
-    if (!timer) {
-      timer = setTimeout(flushSoon, 10);
-      timer.unref?.();
-    }
-    return ok;
-  };
-  return dest;
 }

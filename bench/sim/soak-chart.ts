@@ -69,7 +69,8 @@ export function renderSoakSvg(opts: { title: string; subtitle: string; durationS
   });
 
   const axisY = top + opts.series.length * (panelH + gap) - gap + 16;
-  const step = niceMax(opts.durationS / 10);
+  // Whole minutes on long runs, whole seconds on short ones.
+  const step = opts.durationS >= 600 ? niceMax(opts.durationS / 60 / 10) * 60 : niceMax(opts.durationS / 10);
   for (let t = 0; t <= opts.durationS + 0.001; t += step) {
     const label = opts.durationS >= 600 ? `${Math.round(t / 60)} min` : `${Math.round(t)} s`;
     out.push(`<text x="${x(t)}" y="${axisY}" text-anchor="middle" fill="#444">${label}</text>`);

@@ -35,15 +35,26 @@ export function takeOverWalSync(sqlite: Database, path: string): WalSync | null 
   // A read transaction makes SQLite create the -wal file if it is not there yet.
   sqlite.query("SELECT count(*) FROM sqlite_master").get();
   if (!existsSync(walPath)) return null;
-  const fd = openSync(walPath, "r");
-  // The -wal file's directory entry must be durable too (SQLite syncs it only on its own first WAL sync).
-  const dirFd = openSync(dirname(walPath), "r");
+  let fd = -1;
   try {
-    fsyncSync(dirFd);
-  } finally {
-    closeSync(dirFd);
+    fd = openSync(walPath, "r");
+    fdatasyncSync(fd);
+  } catch {
+    if (fd >= 0) closeSync(fd);
+    return null; // cannot sync it ourselves: SQLite's own FULL commit stays in charge (slower, as safe)
   }
-  fdatasyncSync(fd);
+  // The -wal file's directory entry must be durable too (SQLite syncs it only on its own first WAL
+  // sync). Best effort, as SQLite does: some filesystems refuse fsync on a directory.
+  try {
+    const dirFd = openSync(dirname(walPath), "r");
+    try {
+      fsyncSync(dirFd);
+    } finally {
+      closeSync(dirFd);
+    }
+  } catch {
+    // not supported here
+  }
   sqlite.run("PRAGMA synchronous = NORMAL");
   let closed = false;
   return {

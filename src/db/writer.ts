@@ -46,9 +46,10 @@ export interface WriterOptions {
 /**
  * Group commit. Every write in the process (new updates, claims, completions) goes through here.
  * All ops queued meanwhile share one IMMEDIATE transaction and one sync of the WAL:
- * - with walSync, the fsync runs on the thread pool; ops queued while it is in flight wait and
- *   form the next transaction the moment it returns, so the service pays one fsync per batch and
- *   the event loop keeps reading requests during the fsync (that is where throughput comes from);
+ * - with walSync, the fsync runs on the thread pool; ops queued while the allowed syncs are in
+ *   flight wait and form the next transaction the moment one returns, so the service pays one
+ *   fsync per batch and the event loop keeps reading requests during the fsync (that is where
+ *   the throughput comes from);
  * - without it, SQLite's COMMIT does its own sync (synchronous=FULL) or none (NORMAL).
  * A promise resolves only after its COMMIT returned and, with walSync, after a sync that started
  * after that COMMIT returned: the webhook answers 200 only for durable updates.

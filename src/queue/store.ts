@@ -12,7 +12,11 @@ import type { EnqueueResult, JobRow, NewJob } from "./types";
  */
 export interface JobStore {
   enqueue(jobs: NewJob[]): Promise<EnqueueResult[]>;
-  claim(opts: ClaimOptions): Promise<{ expired: ExpiredLease[]; jobs: JobRow[] }>;
+  /**
+   * Claims up to `limit` jobs. A function limit is read inside the transaction, when the claim
+   * runs: the worker sizes one claim per commit by the slots free at that moment.
+   */
+  claim(opts: Omit<ClaimOptions, "limit"> & { limit: number | (() => number) }): Promise<{ expired: ExpiredLease[]; jobs: JobRow[] }>;
   finish(job: FinishTarget, f: Finish): Promise<boolean>;
   releaseOwnPrevious(instancePrefix: string, owner: string): Promise<number>;
   byId(id: number): JobRow | null;
@@ -30,7 +34,8 @@ export function createJobStore(sqlite: Database, writer: Writer, clock: () => nu
     claim: (opts) =>
       writer.run(() => {
         const expired = opts.expireLeases === false ? [] : expireLeases(stmts, opts.now);
-        return { expired, jobs: claimJobs(stmts, opts) };
+        const limit = typeof opts.limit === "function" ? opts.limit() : opts.limit;
+        return { expired, jobs: claimJobs(stmts, { ...opts, limit }) };
       }),
     finish: (job, f) => writer.run(() => finishJob(stmts, job, f, clock())),
     releaseOwnPrevious: (prefix, owner) =>
