@@ -31,7 +31,7 @@ typecheck: node_modules/.installed
 	$(TSC) --noEmit -p .
 
 test: typecheck build
-	$(BUN) test
+	$(BUN) test --timeout 120000
 
 # Chaos soak against the compiled binary (bench/soak.ts; docs/soak.md): DURATION=30m RATE=200
 # KILL_EVERY=60s OUT=bench/soak-out. Then the bad-input fuzz with more cases than make test runs.
