@@ -1,6 +1,7 @@
 import { readSecret } from "../config";
 import type { AuthResult } from "../auth/auth-result";
 import { parseInitDataFields, validateInitData, validateInitDataThirdParty, type InitData, type TelegramEnvironment } from "../auth/init-data";
+import { intOption, parseArgs } from "./args";
 import { EXIT, UsageError, type Command } from "./command";
 
 const USAGE = "tgwh initdata verify [--bot-id N [--test-env]] [--max-age S] [--json]   (initData on stdin)";
@@ -12,31 +13,21 @@ interface VerifyOptions {
   json: boolean;
 }
 
-function parseArgs(args: string[], env: Record<string, string | undefined>): VerifyOptions {
+function parseVerifyArgs(args: string[], env: Record<string, string | undefined>): VerifyOptions {
   const [sub, ...rest] = args;
   if (sub !== "verify") throw new UsageError(sub ? `unknown initdata subcommand '${sub}'` : "missing subcommand 'verify'");
+  const p = parseArgs(rest, { flags: ["--json", "--test-env"], options: ["--bot-id", "--max-age"] });
+  if (p.positionals.length > 0) throw new UsageError(`unexpected argument '${p.positionals[0]}'; initData is read from stdin`);
+  const botId = p.options.get("--bot-id");
+  if (botId !== undefined && !/^\d{1,16}$/.test(botId)) throw new UsageError("--bot-id must be the bot's numeric id (the digits before ':' in its token)");
   const envMaxAge = env.TGWH_INIT_DATA_MAX_AGE?.trim();
-  const opts: VerifyOptions = { botId: null, environment: "production", maxAge: envMaxAge ? Number(envMaxAge) : 3600, json: false };
-  for (let i = 0; i < rest.length; i++) {
-    const a = rest[i]!;
-    const value = () => {
-      const v = rest[++i];
-      if (v === undefined) throw new UsageError(`${a} needs a value`);
-      return v;
-    };
-    if (a === "--json") opts.json = true;
-    else if (a === "--test-env") opts.environment = "test";
-    else if (a === "--bot-id") {
-      const v = value();
-      if (!/^\d{1,16}$/.test(v)) throw new UsageError("--bot-id must be the bot's numeric id (the digits before ':' in its token)");
-      opts.botId = Number(v);
-    } else if (a === "--max-age") {
-      const v = value();
-      if (!/^\d{1,10}$/.test(v)) throw new UsageError("--max-age must be seconds (0 disables the age check)");
-      opts.maxAge = Number(v);
-    } else throw new UsageError(`unknown option '${a}'`);
-  }
-  if (!Number.isSafeInteger(opts.maxAge) || opts.maxAge < 0) throw new UsageError("TGWH_INIT_DATA_MAX_AGE must be a number of seconds");
+  if (envMaxAge && !/^\d{1,10}$/.test(envMaxAge)) throw new UsageError("TGWH_INIT_DATA_MAX_AGE must be a number of seconds");
+  const opts: VerifyOptions = {
+    botId: botId === undefined ? null : Number(botId),
+    environment: p.flags.has("--test-env") ? "test" : "production",
+    maxAge: intOption(p, "--max-age", envMaxAge ? Number(envMaxAge) : 3600, 0, 999_999_999),
+    json: p.flags.has("--json"),
+  };
   if (opts.environment === "test" && opts.botId === null) throw new UsageError("--test-env only applies with --bot-id (Ed25519 validation)");
   return opts;
 }
@@ -74,7 +65,7 @@ export const initdataCommand: Command = {
   summary: "verify a Mini App initData read from stdin (debug a failed sign-in)",
   usage: USAGE,
   async run(args, env) {
-    const opts = parseArgs(args, env);
+    const opts = parseVerifyArgs(args, env);
     const raw = (await Bun.stdin.text()).trim();
     if (!raw) throw new UsageError("no initData on stdin; pipe it in, e.g. `pbpaste | tgwh initdata verify`");
     const now = Date.now();
