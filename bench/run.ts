@@ -114,8 +114,15 @@ if (ingest.length) {
   out.push("");
   out.push(
     table(
-      ["conns", "3/1 tgwh FULL ÷ bare", "3/2 tgwh FULL ÷ grammY", "4/2 tgwh NORMAL ÷ grammY"],
-      ingestRatios(ingest).map((r) => [r.conns, r.fullOverBare.toFixed(2), r.fullOverPeer.toFixed(2), r.normalOverPeer.toFixed(2)]),
+      ["conns", "3/1 tgwh FULL ÷ bare", "3/2 tgwh FULL ÷ grammY", "4/2 tgwh NORMAL ÷ grammY", "5/2 durable floor ÷ grammY", "3/5 tgwh FULL ÷ durable floor"],
+      ingestRatios(ingest).map((r) => [
+        r.conns,
+        r.fullOverBare.toFixed(2),
+        r.fullOverPeer.toFixed(2),
+        r.normalOverPeer.toFixed(2),
+        r.floorOverPeer.toFixed(2),
+        r.fullOverFloor.toFixed(2),
+      ]),
     ),
   );
   out.push("");

@@ -2,6 +2,7 @@ import type { Bot } from "grammy";
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import type { Config } from "./config";
+import { withCheckpointThread } from "./db/checkpointer";
 import { openDb, type Db } from "./db/client";
 import { createSettings, type Settings } from "./db/settings";
 import { createWriter, type Writer } from "./db/writer";
@@ -60,14 +61,25 @@ function countEnqueued(store: JobStore, metrics: Metrics): JobStore {
 /** Outbound Bot API calls time out well inside the job lease, so a lease never expires mid-call. */
 export const botApiTimeoutSeconds = (leaseSeconds: number) => Math.max(1, Math.min(30, Math.floor(leaseSeconds / 2)));
 
+export interface AppContextOptions {
+  /**
+   * WAL checkpoints on their own thread and connection (db/checkpointer.ts), so a COMMIT on the
+   * main thread no longer stops for one. For `tgwh serve`; ctx.db.close() stops the thread first.
+   */
+  checkpointThread?: boolean;
+}
+
 /** Builds the whole service on one database file. Nothing listens or runs until startApp. */
-export function createAppContext(cfg: Config, log: Logger, clock: () => number = Date.now): AppContext {
-  const db = openDb({ path: cfg.dbPath, synchronous: cfg.synchronous, busyTimeoutMs: cfg.busyTimeoutMs, migrate: true });
+export function createAppContext(cfg: Config, log: Logger, clock: () => number = Date.now, options: AppContextOptions = {}): AppContext {
+  const opened = openDb({ path: cfg.dbPath, synchronous: cfg.synchronous, busyTimeoutMs: cfg.busyTimeoutMs, migrate: true });
+  const checkpoints = options.checkpointThread ? withCheckpointThread(opened, checkpointLogging(cfg, log)) : null;
+  const db = checkpoints?.db ?? opened;
   const metrics = createMetrics({ version: VERSION, commit: COMMIT });
   // FULL: the writer fsyncs the WAL itself, off the event loop (see db/wal-sync.ts).
   const walSync = cfg.synchronous === "FULL" ? takeOverWalSync(db.sqlite, db.path) : null;
   const writer = createWriter(db.sqlite, {
     walSync,
+    commitGate: checkpoints?.commitGate,
     onCommit: (ops, seconds) => {
       metrics.dbCommits.inc();
       metrics.dbCommitOps.inc(ops);
@@ -122,6 +134,17 @@ export function createAppContext(cfg: Config, log: Logger, clock: () => number =
   return {
     cfg, log, db, writer, store, stats, settings, metrics, limiter, worker, clock, owner, instance, botRef, ingress,
     acceptedSecrets: () => [cfg.webhookSecret, cfg.webhookSecretOld].filter((s): s is string => !!s),
+  };
+}
+
+function checkpointLogging(cfg: Config, log: Logger) {
+  const clog = log.child({ component: "checkpoint" });
+  return {
+    busyTimeoutMs: cfg.busyTimeoutMs,
+    onReady: () => clog.debug("checkpoint thread running"),
+    onError: (err: Error) => clog.error({ err }, "WAL checkpoint failed; retrying every poll (disk full or read-only?)"),
+    onDeath: (err: Error) =>
+      clog.error({ err }, "checkpoint thread stopped; the main connection checkpoints the WAL itself again (slower commits)"),
   };
 }
 

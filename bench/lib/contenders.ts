@@ -19,12 +19,13 @@ export interface Contender {
   tgwh?: TgwhProcess;
 }
 
-export type ContenderKind = "bare" | "grammy" | "tgwh-full" | "tgwh-normal";
+export type ContenderKind = "bare" | "grammy" | "tgwh-full" | "tgwh-normal" | "floor";
 export const CONTENDERS: { kind: ContenderKind; label: string }[] = [
   { kind: "bare", label: "1 bare Bun.serve" },
   { kind: "grammy", label: "2 grammY webhookCallback" },
   { kind: "tgwh-full", label: "3 tgwh FULL" },
   { kind: "tgwh-normal", label: "4 tgwh NORMAL" },
+  { kind: "floor", label: "5 durable floor" },
 ];
 
 async function startScript(file: string, name: string, secret: string): Promise<Contender> {
@@ -84,6 +85,8 @@ export async function startContender(kind: ContenderKind): Promise<Contender> {
       return startScript("bare.ts", kind, PEER_SECRET);
     case "grammy":
       return startScript("grammy-peer.ts", kind, PEER_SECRET);
+    case "floor":
+      return startScript("durable-floor.ts", kind, PEER_SECRET);
     case "tgwh-full":
     case "tgwh-normal": {
       const t = await startTgwh({ binary: tgwhBinary(), env: tgwhEnv(kind === "tgwh-full" ? "FULL" : "NORMAL") });

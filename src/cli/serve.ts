@@ -23,7 +23,7 @@ export async function serve(baseCfg: Config): Promise<number> {
   if (cfg.initDataMaxAge === 0) log.warn("TGWH_INIT_DATA_MAX_AGE=0: initData freshness is not checked; a leaked initData stays valid forever");
   if (cfg.synchronous === "NORMAL") log.warn("TGWH_SQLITE_SYNCHRONOUS=NORMAL: a power loss can lose the last acknowledged updates");
 
-  const ctx = createAppContext(cfg, log);
+  const ctx = createAppContext(cfg, log, Date.now, { checkpointThread: true });
   const handleWebhook = createWebhookFor(ctx);
   const app = createHttpApp(ctx, routeModules(ctx), handleWebhook);
   const server = Bun.serve({

@@ -41,6 +41,12 @@ export interface WriterOptions {
    * running, so a slow disk costs latency, not half the throughput.
    */
   maxSyncsInFlight?: number;
+  /**
+   * Asked before each commit; a promise holds commits (ops keep queueing, the event loop keeps
+   * running) until it settles. The checkpoint thread uses it to let the WAL be reset
+   * (checkpointer.ts). Not asked by flush().
+   */
+  commitGate?: () => Promise<void> | null;
 }
 
 /**
@@ -138,9 +144,22 @@ export function createWriter(sqlite: Database, opts: WriterOptions = {}): Writer
     );
   }
 
+  /** A commit gate is holding commits; its settling calls tick again. */
+  let gated = false;
+  const ungate = () => {
+    gated = false;
+    tick();
+  };
+
   function tick(): void {
     scheduled = false;
-    if (syncing >= maxSyncs) return; // a sync's completion calls tick again
+    if (syncing >= maxSyncs || gated) return; // a sync's completion calls tick again
+    const hold = queue.length > 0 ? opts.commitGate?.() : null;
+    if (hold) {
+      gated = true;
+      hold.then(ungate, ungate);
+      return;
+    }
     commitQueued();
     if (!walSync) {
       const list = awaitingSync;
@@ -152,7 +171,7 @@ export function createWriter(sqlite: Database, opts: WriterOptions = {}): Writer
   }
 
   function schedule(): void {
-    if (!scheduled && syncing < maxSyncs) {
+    if (!scheduled && syncing < maxSyncs && !gated) {
       scheduled = true;
       setImmediate(tick);
     }
