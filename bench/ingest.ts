@@ -1,5 +1,5 @@
 /**
- * Ingest: requests/s and ack latency of the four contenders under wrk, at 50 and 100
+ * Ingest: requests/s and ack latency of the five contenders under wrk, at 50 and 100
  * connections, several rounds, contenders interleaved (the order rotates each round) so that
  * noise from the rest of the machine lands on all of them alike. Figures are medians over rounds.
  * Run alone: bun bench/ingest.ts [rounds] [seconds]

@@ -1,4 +1,4 @@
-/** The four ingest contenders, each started as its own process on 127.0.0.1. */
+/** The five ingest contenders, each started as its own process on 127.0.0.1. */
 import { resolve } from "node:path";
 import { startFakeBotApi, type FakeBotApi } from "../../test/support/fake-bot-api";
 import { BINARY, startTgwh, TEST_SECRET, type TgwhProcess } from "../../test/support/tgwh";
