@@ -71,10 +71,10 @@ export interface AppContextOptions {
 
 /** Builds the whole service on one database file. Nothing listens or runs until startApp. */
 export function createAppContext(cfg: Config, log: Logger, clock: () => number = Date.now, options: AppContextOptions = {}): AppContext {
-  const opened = openDb({ path: cfg.dbPath, synchronous: cfg.synchronous, busyTimeoutMs: cfg.busyTimeoutMs, migrate: true });
-  const checkpoints = options.checkpointThread ? withCheckpointThread(opened, checkpointLogging(cfg, log)) : null;
-  const db = checkpoints?.db ?? opened;
   const metrics = createMetrics({ version: VERSION, commit: COMMIT });
+  const opened = openDb({ path: cfg.dbPath, synchronous: cfg.synchronous, busyTimeoutMs: cfg.busyTimeoutMs, migrate: true });
+  const checkpoints = options.checkpointThread ? withCheckpointThread(opened, checkpointEvents(cfg, log, metrics)) : null;
+  const db = checkpoints?.db ?? opened;
   // FULL: the writer fsyncs the WAL itself, off the event loop (see db/wal-sync.ts).
   const walSync = cfg.synchronous === "FULL" ? takeOverWalSync(db.sqlite, db.path) : null;
   const writer = createWriter(db.sqlite, {
@@ -137,14 +137,23 @@ export function createAppContext(cfg: Config, log: Logger, clock: () => number =
   };
 }
 
-function checkpointLogging(cfg: Config, log: Logger) {
+function checkpointEvents(cfg: Config, log: Logger, metrics: Metrics) {
   const clog = log.child({ component: "checkpoint" });
   return {
     busyTimeoutMs: cfg.busyTimeoutMs,
-    onReady: () => clog.debug("checkpoint thread running"),
-    onError: (err: Error) => clog.error({ err }, "WAL checkpoint failed; retrying every poll (disk full or read-only?)"),
-    onDeath: (err: Error) =>
-      clog.error({ err }, "checkpoint thread stopped; the main connection checkpoints the WAL itself again (slower commits)"),
+    onReady: () => {
+      metrics.dbCheckpointThreadUp.set(1);
+      clog.debug("checkpoint thread running");
+    },
+    onCheckpoint: () => metrics.dbCheckpoints.inc(),
+    onError: (err: Error) => {
+      metrics.dbCheckpointFailures.inc();
+      clog.error({ err }, "WAL checkpoint failed; retrying every second (disk full or read-only?)");
+    },
+    onDeath: (err: Error) => {
+      metrics.dbCheckpointThreadUp.set(0);
+      clog.error({ err }, "checkpoint thread stopped; the main connection checkpoints the WAL itself again (slower commits)");
+    },
   };
 }
 

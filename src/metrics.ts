@@ -51,6 +51,13 @@ export function createMetrics(opts: { version: string; commit: string }) {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5],
       registers: [registry],
     }),
+    dbCheckpointThreadUp: new Gauge({
+      name: "tgwh_db_checkpoint_thread_up",
+      help: "1 while WAL checkpoints run on their own thread; 0 when the main connection checkpoints itself (slower commits).",
+      registers: [registry],
+    }),
+    dbCheckpoints: new Counter({ name: "tgwh_db_checkpoints_total", help: "WAL checkpoint passes of the checkpoint thread.", registers: [registry] }),
+    dbCheckpointFailures: new Counter({ name: "tgwh_db_checkpoint_failures_total", help: "WAL checkpoint failures on the checkpoint thread (disk full, I/O error), each distinct error once; it retries every second.", registers: [registry] }),
     jobsEnqueued: new Counter({ name: "tgwh_jobs_enqueued_total", help: "Jobs stored (duplicates excluded).", labelNames: ["kind"], registers: [registry] }),
     jobsStarted: new Counter({ name: "tgwh_jobs_started_total", help: "Job attempts started.", labelNames: ["kind"], registers: [registry] }),
     jobsSucceeded: new Counter({ name: "tgwh_jobs_succeeded_total", help: "Jobs finished done without error.", labelNames: ["kind"], registers: [registry] }),

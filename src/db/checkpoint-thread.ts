@@ -21,6 +21,8 @@ import { openWalIndex, type WalIndexReader } from "./wal-index";
 
 declare const self: Worker;
 
+const FAILED_RETRY_MS = 1000;
+
 const post = (m: FromCheckpointThread) => self.postMessage(m);
 const describe = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
@@ -98,13 +100,15 @@ function start(s: CheckpointSettings) {
     const p = walIndex.read();
     // Header unreadable: checkpoint anyway (a PASSIVE checkpoint with nothing to copy does no I/O).
     const behind = p ? p.frames - p.backfilled : s.copyFrames;
-    let again = false;
+    let next = s.pollMs;
     if (behind >= s.copyFrames) {
       const r = checkpoint();
       // The writer kept writing during the copy: go again at once while enough is waiting.
-      again = !!r && r.checkpointed > 0 && r.log - r.checkpointed >= s.copyFrames;
+      if (r && r.checkpointed > 0 && r.log - r.checkpointed >= s.copyFrames) next = 0;
+      // A failing checkpoint (disk full, I/O error) is retried once a second, not every poll.
+      if (!r) next = Math.max(s.pollMs, FAILED_RETRY_MS);
     }
-    if (!closed) timer = setTimeout(round, again ? 0 : s.pollMs);
+    if (!closed) timer = setTimeout(round, next);
   }
 
   return {

@@ -71,6 +71,9 @@ describe("metrics move by exactly what happened", () => {
     expect(queue(start, "dead")).toBe(0);
     expect(start.text).toMatch(/^tgwh_build_info\{version="[^"]+",commit="[^"]+"\} 1$/m);
     for (const name of ["tgwh_process_cpu_seconds_total", "tgwh_process_resident_memory_bytes", "tgwh_nodejs_eventloop_lag_seconds"]) expect(start.names).toContain(name);
+    // WAL checkpoints run on their own thread under serve (the compiled binary carries its entry).
+    await waitFor(async () => sample(await scrape(), "tgwh_db_checkpoint_thread_up") === 1, 5000, "the checkpoint thread to be up", tg.logs);
+    expect(start.names).toContain("tgwh_db_checkpoints_total");
   });
 
   test("five updates: stored, processed, one sendMessage each", async () => {
