@@ -21,8 +21,8 @@ export type FromCheckpointThread =
   | { t: "ready" }
   /** A checkpoint ran: SQLite's (busy, log, checkpointed) figures. */
   | { t: "checkpointed"; busy: number; log: number; checkpointed: number }
-  /** Answer to catch_up; complete: every frame is in the database file. */
-  | { t: "caught_up"; complete: boolean }
+  /** Answer to catch_up (done as far as readers allow): the writer may commit again. */
+  | { t: "caught_up" }
   /** Something failed; fatal means the thread gave up (it ends after this message). */
   | { t: "error"; message: string; fatal: boolean }
   | { t: "stopped" };

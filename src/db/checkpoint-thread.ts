@@ -17,6 +17,7 @@
  */
 import { Database } from "bun:sqlite";
 import type { CheckpointSettings, FromCheckpointThread, ToCheckpointThread } from "./checkpoint-messages";
+import { journalMode } from "./pragmas";
 import { openWalIndex, type WalIndexReader } from "./wal-index";
 
 declare const self: Worker;
@@ -26,7 +27,7 @@ const FAILED_RETRY_MS = 1000;
 const post = (m: FromCheckpointThread) => self.postMessage(m);
 const describe = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
-let thread: { catchUp(): boolean; stop(): void } | null = null;
+let thread: { catchUp(): void; stop(): void } | null = null;
 
 self.onmessage = (e: MessageEvent) => {
   const msg = e.data as ToCheckpointThread;
@@ -39,7 +40,8 @@ self.onmessage = (e: MessageEvent) => {
       post({ t: "error", message: `checkpoint thread could not start on ${msg.settings.path}: ${describe(err)}`, fatal: true });
     }
   } else if (msg.t === "catch_up") {
-    post({ t: "caught_up", complete: thread?.catchUp() ?? false });
+    thread?.catchUp();
+    post({ t: "caught_up" });
   } else if (msg.t === "stop") {
     thread?.stop();
     thread = null;
@@ -58,7 +60,7 @@ function start(s: CheckpointSettings) {
   let wal: WalIndexReader | null = null;
   try {
     db.run(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(s.busyTimeoutMs))}`);
-    const mode = (db.query("PRAGMA journal_mode").get() as { journal_mode: string } | null)?.journal_mode;
+    const mode = journalMode(db);
     if (mode !== "wal") throw new Error(`the database is in journal_mode=${mode}, not WAL`);
     // In WAL mode NORMAL and FULL differ only in FULL's sync of the WAL at each COMMIT, and this
     // connection never commits. At either, a checkpoint syncs the WAL before copying frames and
@@ -112,15 +114,13 @@ function start(s: CheckpointSettings) {
   }
 
   return {
-    /** Copies every frame it may (the writer is holding its commits); true when none is left. */
-    catchUp(): boolean {
+    /** Copies every frame it may (the writer is holding its commits). */
+    catchUp(): void {
       for (let i = 0; i < 3; i++) {
         const r = checkpoint();
-        if (!r) return false;
-        if (r.checkpointed >= r.log) return true;
-        if (r.busy) return false; // readers still need frames: the next round
+        // Done, failed (reported), or readers still need frames: the next hold tries again.
+        if (!r || r.checkpointed >= r.log || r.busy) return;
       }
-      return false;
     },
     stop() {
       closed = true;

@@ -1,7 +1,7 @@
-import type { Database } from "bun:sqlite";
 import { threadEntry } from "../thread-entry";
 import type { Db } from "./client";
 import type { CheckpointSettings, FromCheckpointThread, ToCheckpointThread } from "./checkpoint-messages";
+import { journalMode, WAL_AUTOCHECKPOINT_PAGES } from "./pragmas";
 import { openWalIndex, type WalIndexReader } from "./wal-index";
 
 export interface CheckpointerOptions {
@@ -159,9 +159,6 @@ export interface CheckpointThreadOptions extends CheckpointerOptions {
   walSizeLimitBytes?: number;
 }
 
-/** The main connection's autocheckpoint when it is alone (client.ts sets the same). */
-const OWN_AUTOCHECKPOINT = 1000;
-
 /**
  * Moves WAL checkpoints off the main thread for a file database in WAL mode (`tgwh serve`):
  * starts the checkpoint thread and raises the main connection's autocheckpoint to a backstop, so
@@ -177,7 +174,7 @@ export function withCheckpointThread(db: Db, opts: CheckpointThreadOptions = {})
   const checkpointer = startCheckpointer(db.path, {
     ...opts,
     onDeath: (err) => {
-      if (!closed) db.sqlite.run(`PRAGMA wal_autocheckpoint = ${OWN_AUTOCHECKPOINT}`);
+      if (!closed) db.sqlite.run(`PRAGMA wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
       onDeath?.(err);
     },
   });
@@ -196,8 +193,4 @@ export function withCheckpointThread(db: Db, opts: CheckpointThreadOptions = {})
     },
     commitGate: () => checkpointer.commitGate(),
   };
-}
-
-function journalMode(sqlite: Database): string | undefined {
-  return (sqlite.query("PRAGMA journal_mode").get() as { journal_mode: string } | null)?.journal_mode;
 }

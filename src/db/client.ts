@@ -4,6 +4,7 @@ import { dirname } from "node:path";
 import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
 import { applyMigrations, migrationStatus } from "./migrate";
 import { embeddedMigrations } from "./migrations";
+import { WAL_AUTOCHECKPOINT_PAGES } from "./pragmas";
 import * as schema from "./schema";
 
 export type Synchronous = "FULL" | "NORMAL";
@@ -33,7 +34,7 @@ export function openDb(opts: DbOptions): Db {
   sqlite.run(`PRAGMA synchronous = ${opts.synchronous}`);
   sqlite.run("PRAGMA foreign_keys = ON");
   // Keep the WAL from growing without bound under a steady write load.
-  sqlite.run("PRAGMA wal_autocheckpoint = 1000");
+  sqlite.run(`PRAGMA wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
   if (opts.migrate) applyMigrations(sqlite, embeddedMigrations);
   const orm = drizzle(sqlite, { schema });
   return { sqlite, orm, path: opts.path, close: () => sqlite.close() };

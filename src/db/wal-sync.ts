@@ -1,6 +1,7 @@
 import type { Database } from "bun:sqlite";
 import { closeSync, existsSync, fdatasync, fdatasyncSync, fsyncSync, openSync } from "node:fs";
 import { dirname } from "node:path";
+import { journalMode } from "./pragmas";
 
 /**
  * Durable commits without blocking the event loop.
@@ -29,8 +30,7 @@ export interface WalSync {
  */
 export function takeOverWalSync(sqlite: Database, path: string): WalSync | null {
   if (path === ":memory:" || path === "") return null;
-  const mode = (sqlite.query("PRAGMA journal_mode").get() as { journal_mode: string } | null)?.journal_mode;
-  if (mode !== "wal") return null; // not WAL: SQLite's own FULL commit stays in charge
+  if (journalMode(sqlite) !== "wal") return null; // not WAL: SQLite's own FULL commit stays in charge
   const walPath = `${path}-wal`;
   // A read transaction makes SQLite create the -wal file if it is not there yet.
   sqlite.query("SELECT count(*) FROM sqlite_master").get();
