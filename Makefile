@@ -6,7 +6,7 @@ VERSION := $(shell node -p "require('./package.json').version")
 COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 SOURCES := $(shell find src -type f \( -name '*.ts' -o -name '*.sql' -o -name '*.json' -o -name '*.html' -o -name '*.js' -o -name '*.css' \) 2>/dev/null)
 
-.PHONY: run test build deps typecheck unit e2e migrations clean soak install bench
+.PHONY: run test test-prereqs build deps typecheck unit e2e migrations clean soak install bench
 
 deps: node_modules/.installed
 node_modules/.installed: package.json package-lock.json
@@ -33,7 +33,12 @@ run: build
 typecheck: node_modules/.installed
 	$(TSC) --noEmit -p .
 
-test: typecheck build
+# The Debian packages the deploy, browser, PostgreSQL and Redis tests drive: installed when run as
+# root, otherwise make stops with the one apt-get line to run (scripts/test-prereqs.sh).
+test-prereqs:
+	@scripts/test-prereqs.sh
+
+test: test-prereqs typecheck build
 	$(BUN) test --timeout 120000
 
 # Chaos soak against the compiled binary (bench/soak.ts; docs/soak.md): DURATION=30m RATE=200
