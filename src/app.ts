@@ -1,5 +1,4 @@
 import type { Bot } from "grammy";
-import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import type { Config } from "./config";
 import { withCheckpointThread } from "./db/checkpointer";
@@ -18,8 +17,8 @@ import { createOutboundTransformer } from "./telegram/api";
 import { createBot } from "./telegram/bot";
 import { loadBotInfo } from "./telegram/bot-info";
 import { createTelegramJobHandlers } from "./telegram/jobs";
-import { createSendGuard } from "./telegram/send-guard";
-import { createSendLimiter, type SendLimiter } from "./telegram/send-limits";
+import { createLimits, type Limits } from "./limits/create-limits";
+import { botNamespace } from "./limits/keys";
 import { COMMIT, VERSION } from "./version";
 
 /** Everything a request handler, the worker or a CLI command may need, passed explicitly. */
@@ -32,7 +31,8 @@ export interface AppContext {
   stats: QueueStats;
   settings: Settings;
   metrics: Metrics;
-  limiter: SendLimiter;
+  /** Telegram's send limits and the auth limits; shared through Redis with TGWH_REDIS_URL. */
+  limits: Limits;
   worker: Worker;
   /** The grammY bot, set by startWorker once getMe is known (null before). */
   botRef: { current: Bot | null };
@@ -94,8 +94,11 @@ export function createAppContext(cfg: Config, log: Logger, clock: () => number =
   const stats = createQueueStats(db.sqlite, clock);
   metrics.setQueueSnapshot(() => stats.snapshot());
   const settings = createSettings(db.sqlite, clock);
-  const limiter = createSendLimiter({ perSecond: cfg.sendPerSecond, clock, warmStart: true });
-  const instance = `${hostname()}:${cfg.listen.port}`;
+  const instance = cfg.instanceId;
+  const limits = createLimits(
+    { redisUrl: cfg.redisUrl, instanceId: instance, sendPerSecond: cfg.sendPerSecond, authRatePerIp: cfg.authRatePerIp, authRatePerUser: cfg.authRatePerUser, namespace: botNamespace(cfg.botToken) },
+    { registry: metrics.registry, log, clock },
+  );
   const owner = `${instance}/${process.pid}-${randomBytes(3).toString("hex")}`;
 
   const botRef: { current: Bot | null } = { current: null };
@@ -132,7 +135,7 @@ export function createAppContext(cfg: Config, log: Logger, clock: () => number =
   });
 
   return {
-    cfg, log, db, writer, store, stats, settings, metrics, limiter, worker, clock, owner, instance, botRef, ingress,
+    cfg, log, db, writer, store, stats, settings, metrics, limits, worker, clock, owner, instance, botRef, ingress,
     acceptedSecrets: () => [cfg.webhookSecret, cfg.webhookSecretOld].filter((s): s is string => !!s),
   };
 }
@@ -176,7 +179,7 @@ export async function startWorker(ctx: AppContext, apiRoot: string, token: strin
         botInfo: info,
         publicUrl: ctx.cfg.publicUrl,
         timeoutSeconds,
-        transformer: createOutboundTransformer({ limiter: ctx.limiter, guard: createSendGuard({ perSecond: ctx.cfg.sendPerSecond }), metrics: ctx.metrics, log: ctx.log }),
+        transformer: createOutboundTransformer({ limiter: ctx.limits.send, metrics: ctx.metrics, log: ctx.log }),
       });
       ctx.botRef.current = bot;
       ctx.log.info({ bot: info.username, botId: info.id }, "bot ready; worker starting");

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
 
 /** A configuration problem: names the variable and what is wrong, never the value. */
@@ -39,6 +40,10 @@ export interface Config {
   authRatePerUser: number;
   /** Attempts a Telegram update gets before it is dead (tests lower it to reach dead quickly). */
   updateMaxAttempts: number;
+  /** redis:// or rediss:// URL (may carry a password: a secret): send and auth limits shared by all gateways. */
+  redisUrl: string | null;
+  /** This gateway's name (TGWH_INSTANCE_ID, default hostname:port): lease owners, the gateway set in Redis. */
+  instanceId: string;
 }
 
 type Env = Record<string, string | undefined>;
@@ -129,6 +134,30 @@ function secretValue(env: Env, name: string, credential: string): string | null 
   return value;
 }
 
+/** Instance ids prefix lease owners (`<id>/<pid>-…`), so they may not contain '/'. */
+const INSTANCE_ID_RE = /^[A-Za-z0-9._:@\[\]-]{1,128}$/;
+
+function instanceId(env: Env, port: number): string {
+  const raw = env.TGWH_INSTANCE_ID?.trim();
+  if (!raw) return `${hostname()}:${port}`;
+  if (!INSTANCE_ID_RE.test(raw)) throw new ConfigError("TGWH_INSTANCE_ID", "must be 1-128 characters of A-Z, a-z, 0-9 and . _ : @ [ ] - (no '/' or spaces), and differ between gateways");
+  return raw;
+}
+
+function redisUrl(env: Env): string | null {
+  const raw = readSecret(env, "TGWH_REDIS_URL", "redis_url");
+  if (raw === null || raw === "") return null;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError("TGWH_REDIS_URL", "is not a valid URL; expected redis://[:password@]host:port[/db] or rediss://…");
+  }
+  if (url.protocol !== "redis:" && url.protocol !== "rediss:") throw new ConfigError("TGWH_REDIS_URL", "must start with redis:// or rediss:// (TLS)");
+  if (!url.hostname) throw new ConfigError("TGWH_REDIS_URL", "has no host");
+  return raw;
+}
+
 /** Checks the whole configuration once, at start. Throws ConfigError on the first problem. */
 export function loadConfig(env: Env = process.env): Config {
   const dev = flag(env, "TGWH_DEV");
@@ -150,13 +179,14 @@ export function loadConfig(env: Env = process.env): Config {
   if (sync !== "FULL" && sync !== "NORMAL") throw new ConfigError("TGWH_SQLITE_SYNCHRONOUS", "must be FULL or NORMAL");
   const retentionDays = int(env, "TGWH_RETENTION_DAYS", 7, 1, 3650);
   const leaseSeconds = int(env, "TGWH_LEASE_SECONDS", 30, 2, 3600);
+  const listen = parseListen(env.TGWH_LISTEN ?? "127.0.0.1:8080");
 
   return {
     botToken,
     webhookSecret,
     webhookSecretOld,
     dbPath,
-    listen: parseListen(env.TGWH_LISTEN ?? "127.0.0.1:8080"),
+    listen,
     telegramApi: httpsUrl(env, "TGWH_TELEGRAM_API", "http(s)") ?? "https://api.telegram.org",
     publicUrl: httpsUrl(env, "TGWH_PUBLIC_URL", "https"),
     trustedProxies: (env.TGWH_TRUSTED_PROXIES ?? "127.0.0.1,::1").split(",").map((s) => s.trim()).filter(Boolean),
@@ -176,6 +206,8 @@ export function loadConfig(env: Env = process.env): Config {
     authRatePerIp: int(env, "TGWH_AUTH_RATE_PER_IP", 30, 1, 100000),
     authRatePerUser: int(env, "TGWH_AUTH_RATE_PER_USER", 10, 1, 100000),
     updateMaxAttempts: int(env, "TGWH_UPDATE_MAX_ATTEMPTS", 8, 1, 100),
+    redisUrl: redisUrl(env),
+    instanceId: instanceId(env, listen.port),
   };
 }
 
@@ -195,9 +227,20 @@ export function checkServeConfig(cfg: Config): void {
   }
 }
 
+/** The password inside a Redis URL (decoded), if any: scrubbed on its own too. */
+function urlPassword(raw: string | null): string | null {
+  if (!raw) return null;
+  try {
+    const p = new URL(raw).password;
+    return p ? decodeURIComponent(p) : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Every secret value the process knows, for log scrubbing. */
 export function secretsOf(cfg: Config): string[] {
-  return [cfg.botToken, cfg.webhookSecret, cfg.webhookSecretOld, cfg.sessionSecret].filter(
+  return [cfg.botToken, cfg.webhookSecret, cfg.webhookSecretOld, cfg.sessionSecret, cfg.redisUrl, urlPassword(cfg.redisUrl)].filter(
     (s): s is string => typeof s === "string" && s.length >= 4,
   );
 }

@@ -86,11 +86,14 @@ export function createHttpApp(
       "/readyz",
       ({ set }) => {
         const checks = checkReadiness(ctx.db, ctx.worker.status(), staleAfterMs, ctx.clock());
+        // Always ok: without Redis sending goes on with conservative local limits (limits/redis-link.ts).
+        const limits = ctx.limits.readiness();
+        if (limits) checks.push(limits);
         const ok = checks.every((c) => c.ok);
         if (!ok) set.status = 503;
         return { ok, checks };
       },
-      { detail: { tags: ["ops"], summary: "Readiness: database writable, migrations applied, worker alive" } },
+      { detail: { tags: ["ops"], summary: "Readiness: database writable, migrations applied, worker alive; with Redis, whether limits are shared (informational)" } },
     )
     .get(
       "/metrics",

@@ -40,6 +40,7 @@ export function createLogger(opts: LogOptions): Logger {
           "secret",
           "webhookSecret",
           "sessionSecret",
+          "redisUrl",
           "authorization",
           "headers.authorization",
           'headers["x-telegram-bot-api-secret-token"]',

@@ -80,7 +80,7 @@ export function createMetrics(opts: { version: string; commit: string }) {
       registers: [registry],
     }),
     botApiRetryAfterSeconds: new Counter({ name: "tgwh_bot_api_retry_after_seconds_total", help: "Seconds of retry_after Telegram asked us to wait on 429s.", registers: [registry] }),
-    sendLimitDeferrals: new Counter({ name: "tgwh_send_limit_deferrals_total", help: "Sends deferred by tgwh's own rate limiter, by scope.", labelNames: ["scope"], registers: [registry] }),
+    sendLimitDeferrals: new Counter({ name: "tgwh_send_limit_deferrals_total", help: "Sends deferred by tgwh's own send limiter, by what made them wait: chat, group, global, or hold (a 429 held the whole bot).", labelNames: ["scope"], registers: [registry] }),
     authValidations: new Counter({ name: "tgwh_auth_validations_total", help: "Auth validations by method and outcome.", labelNames: ["method", "outcome"], registers: [registry] }),
     authRateLimited: new Counter({ name: "tgwh_auth_rate_limited_total", help: "Auth requests rejected by the rate limiter, by scope.", labelNames: ["scope"], registers: [registry] }),
     workerUp: new Gauge({ name: "tgwh_worker_up", help: "1 while the worker loop is running.", registers: [registry] }),
@@ -118,7 +118,7 @@ export function createMetrics(opts: { version: string; commit: string }) {
   for (const kind of KNOWN_JOB_KINDS) {
     for (const c of [m.jobsEnqueued, m.jobsStarted, m.jobsSucceeded, m.jobsFailedPermanent, m.jobsRetried, m.jobsRescheduled, m.jobsDead]) c.inc({ kind }, 0);
   }
-  for (const scope of ["chat", "group", "global"]) m.sendLimitDeferrals.inc({ scope }, 0);
+  for (const scope of ["chat", "group", "global", "hold"]) m.sendLimitDeferrals.inc({ scope }, 0);
   return { ...m, collectQueue };
 }
 export type Metrics = ReturnType<typeof createMetrics>;

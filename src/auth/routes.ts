@@ -11,7 +11,7 @@ import { resolveClientIp, trustedProxyMatcher } from "./client-ip";
 import { INIT_DATA_MAX_LENGTH, validateInitData } from "./init-data";
 import { validateWidgetLogin } from "./login-widget";
 import { createMiniAppRoutes } from "./mini-app";
-import { createTokenBucketLimiter, type RateLimiter } from "./rate-limit";
+import type { RateLimiter } from "../limits/rate-limiter";
 import { bearerToken, createSessionIssuer, resolveSessionSecret, SessionError } from "./session";
 
 type SignInMethod = "webapp" | "widget";
@@ -40,7 +40,7 @@ export function loginNotificationText(method: SignInMethod, at: number, ip: stri
 }
 
 export interface AuthRouteDeps {
-  /** Replaceable (e.g. by a Redis-backed limiter); in-process token buckets by default. */
+  /** Tests replace them; by default the context's (shared through Redis with TGWH_REDIS_URL). */
   ipLimiter?: RateLimiter;
   userLimiter?: RateLimiter;
 }
@@ -55,8 +55,8 @@ export function createAuthRoutes(ctx: AppContext, deps: AuthRouteDeps = {}) {
   const log = ctx.log.child({ component: "auth" });
   const sessions = createSessionIssuer({ secret: resolveSessionSecret(cfg.sessionSecret, ctx.settings), ttlSeconds: cfg.sessionTtl, clock });
   const users = createUserStore(ctx.db.sqlite, ctx.writer);
-  const ipLimiter = deps.ipLimiter ?? createTokenBucketLimiter({ perMinute: cfg.authRatePerIp, clock });
-  const userLimiter = deps.userLimiter ?? createTokenBucketLimiter({ perMinute: cfg.authRatePerUser, clock });
+  const ipLimiter = deps.ipLimiter ?? ctx.limits.authIp;
+  const userLimiter = deps.userLimiter ?? ctx.limits.authUser;
   let isTrusted: (ip: string) => boolean;
   try {
     isTrusted = trustedProxyMatcher(cfg.trustedProxies);

@@ -4,6 +4,7 @@ import { devBanner, resolveDevSecrets, startDevBotApiIfNeeded } from "../dev/san
 import { createHttpApp, createWebhookFor } from "../http";
 import { WEBHOOK_PATH } from "../telegram/webhook";
 import { createLogger } from "../log";
+import { limitsStartupWarnings } from "../limits/create-limits";
 import { notePeerAddress } from "../peer-address";
 import { routeModules } from "../routes";
 import { VERSION } from "../version";
@@ -23,7 +24,11 @@ export async function serve(baseCfg: Config): Promise<number> {
   if (cfg.initDataMaxAge === 0) log.warn("TGWH_INIT_DATA_MAX_AGE=0: initData freshness is not checked; a leaked initData stays valid forever");
   if (cfg.synchronous === "NORMAL") log.warn("TGWH_SQLITE_SYNCHRONOUS=NORMAL: a power loss can lose the last acknowledged updates");
 
+  // The store work passes sharedStore: cfg.databaseUrl !== null here once PostgreSQL exists.
+  for (const w of limitsStartupWarnings({ redisUrl: cfg.redisUrl, sharedStore: false })) log.warn(w);
+
   const ctx = createAppContext(cfg, log, Date.now, { checkpointThread: true });
+  ctx.limits.start();
   const handleWebhook = createWebhookFor(ctx);
   const app = createHttpApp(ctx, routeModules(ctx), handleWebhook);
   const server = Bun.serve({
@@ -68,6 +73,7 @@ export async function serve(baseCfg: Config): Promise<number> {
       stopRetention();
       const res = await ctx.worker.stop(cfg.shutdownSeconds * 1000);
       ctx.metrics.workerUp.set(0);
+      await ctx.limits.stop();
       ctx.writer.flush();
       devApi?.stop();
       ctx.db.close();

@@ -3,8 +3,8 @@ import type { Logger } from "../log";
 import type { Metrics } from "../metrics";
 import { RescheduleError } from "../queue/errors";
 import { currentJobLog } from "../queue/job-context";
-import type { SendGuard } from "./send-guard";
-import type { SendLimiter } from "./send-limits";
+import { createRetryAfterPolicy } from "../limits/retry-after";
+import type { SendLimiter } from "../limits/send-limiter";
 
 /** Methods that post into a chat and so count against Telegram's sending limits. */
 export const SEND_METHODS = new Set([
@@ -14,44 +14,54 @@ export const SEND_METHODS = new Set([
   "forwardMessage", "forwardMessages",
 ]);
 
-/** Waiting longer than this inside a job would hold a worker slot; the job is deferred instead. */
+/** A wait longer than this inside a job would hold a worker slot; the job is deferred instead. */
 export const MAX_INLINE_WAIT_MS = 1100;
+/**
+ * Waits of one send add up to at most this: under contention a job can lose the freed slot to
+ * another several times, and a deferral frees its worker slot for a chat that can go now.
+ */
+export const MAX_INLINE_TOTAL_MS = 2500;
 
 export interface OutboundDeps {
   limiter: SendLimiter;
-  /** Re-checks the hard limits at the moment of sending (a late wake-up must not bunch sends). */
-  guard?: SendGuard;
   metrics: Pick<Metrics, "botApiCalls" | "botApiRetryAfterSeconds" | "sendLimitDeferrals">;
   log: Logger;
   sleep?: (ms: number) => Promise<void>;
 }
 
 /**
- * grammY API transformer for every outbound call: books a slot with the send limiter (waiting a
- * little, or deferring the job when the slot is far), then counts the result by method and code.
+ * grammY API transformer for every outbound call. A send asks the limiter at the moment it would
+ * go: go now, or wait. A short wait sleeps and asks again (the decision is never booked ahead,
+ * so a late wake-up cannot bunch sends); a long one defers the job without spending an attempt.
+ * A 429 holds the chat (or the bot) for its retry_after. Every result is counted by method and code.
  */
 export function createOutboundTransformer(deps: OutboundDeps): Transformer {
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const retryAfter = createRetryAfterPolicy();
   return async function limitAndCount(prev, method, payload, signal) {
     const chatId = (payload as { chat_id?: number | string } | undefined)?.chat_id;
     if (SEND_METHODS.has(method) && chatId !== undefined) {
-      const slot = deps.limiter.reserve(chatId, MAX_INLINE_WAIT_MS);
-      if (!slot.booked) {
-        deps.metrics.sendLimitDeferrals.inc({ scope: slot.scope });
-        throw new RescheduleError(slot.waitMs, `send limit (${slot.scope}) reached; deferred ${slot.waitMs} ms`);
+      for (let waited = 0; ; ) {
+        const d = await deps.limiter.acquire(chatId);
+        if (d.ok) break;
+        if (d.waitMs > MAX_INLINE_WAIT_MS || waited + d.waitMs > MAX_INLINE_TOTAL_MS) {
+          deps.metrics.sendLimitDeferrals.inc({ scope: d.scope });
+          throw new RescheduleError(d.waitMs, `send limit (${d.scope}) reached; deferred ${d.waitMs} ms`);
+        }
+        await sleep(d.waitMs);
+        waited += d.waitMs;
       }
-      if (slot.waitMs > 0) await sleep(slot.waitMs);
-      await deps.guard?.beforeSend(chatId);
     }
     try {
       const res = await prev(method, payload, signal);
       const code = res.ok ? "200" : String(res.error_code);
       deps.metrics.botApiCalls.inc({ method, code });
       if (!res.ok && res.error_code === 429) {
-        const retryAfter = Number(res.parameters?.retry_after ?? 0);
-        deps.metrics.botApiRetryAfterSeconds.inc(retryAfter);
-        if (chatId !== undefined && retryAfter > 0) deps.limiter.holdChat?.(chatId, Date.now() + retryAfter * 1000);
-        (currentJobLog() ?? deps.log).warn({ method, retryAfter }, "Bot API answered 429 Too Many Requests");
+        const seconds = Number(res.parameters?.retry_after ?? 0);
+        deps.metrics.botApiRetryAfterSeconds.inc(seconds);
+        const holds = seconds > 0 ? retryAfter.targets(chatId) : [];
+        for (const h of holds) await deps.limiter.hold(h.chatId, seconds * 1000);
+        (currentJobLog() ?? deps.log).warn({ method, retryAfter: seconds, held: holds.map((h) => (h.chatId === null ? "bot" : "chat")) }, "Bot API answered 429 Too Many Requests");
       }
       return res;
     } catch (err) {

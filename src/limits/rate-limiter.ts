@@ -1,7 +1,7 @@
 /**
- * Application-level rate limits for the auth routes. The interface is async and keyed by a
- * string so that a shared (Redis) limiter can replace the in-process one when several gateways
- * sit behind one load balancer; nothing else changes then.
+ * Rate limits of the auth routes (per IP, per Telegram user): token buckets keyed by a string.
+ * The interface is async so the shared implementation (redis-rate-limiter.ts) and the failover
+ * between the two (failover.ts) fit behind it; this file is the in-process one.
  */
 export type RateDecision = { allowed: true } | { allowed: false; retryAfterSeconds: number };
 
@@ -27,9 +27,11 @@ interface Bucket {
 export function takeToken(bucket: Bucket | undefined, capacity: number, perMs: number, now: number): { bucket: Bucket; decision: RateDecision } {
   const tokens = bucket ? Math.min(capacity, bucket.tokens + Math.max(0, now - bucket.at) * perMs) : capacity;
   if (tokens >= 1) return { bucket: { tokens: tokens - 1, at: now }, decision: { allowed: true } };
-  const waitMs = (1 - tokens) / perMs;
-  return { bucket: { tokens, at: now }, decision: { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) } };
+  return { bucket: { tokens, at: now }, decision: { allowed: false, retryAfterSeconds: retryAfterSeconds((1 - tokens) / perMs) } };
 }
+
+/** A refusal's Retry-After: whole seconds, at least 1. */
+export const retryAfterSeconds = (waitMs: number) => Math.max(1, Math.ceil(waitMs / 1000));
 
 /** In-process token buckets, one per key. */
 export function createTokenBucketLimiter(opts: TokenBucketOptions): RateLimiter {
