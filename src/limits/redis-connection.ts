@@ -71,16 +71,16 @@ export function createRedisConnection(opts: RedisConnectionOptions): RedisScript
     connectionTimeout: 2000,
     enableAutoPipelining: true,
   });
-  let connecting = false;
+  /** Our own connect() in flight (the first one, or one after the client gave up reconnecting). */
+  let connecting: Promise<void> | null = null;
   let closed = false;
 
   const ensureConnecting = () => {
     if (closed || connecting || client.connected) return;
-    connecting = true;
-    client.connect().then(
-      () => (connecting = false),
-      () => (connecting = false),
-    );
+    const done = () => {
+      connecting = null;
+    };
+    connecting = client.connect().then(done, done);
   };
   ensureConnecting();
 
@@ -91,6 +91,9 @@ export function createRedisConnection(opts: RedisConnectionOptions): RedisScript
       timer = setTimeout(() => reject(new RedisUnavailableError(`Redis did not answer ${name} within ${timeoutMs} ms`)), timeoutMs);
     });
     try {
+      // Right after start the first connect is still in flight: wait for it (within the timeout)
+      // rather than fail the first heartbeat. A reconnect of the client's own is not waited for.
+      if (connecting && !client.connected) await Promise.race([connecting, timeout]);
       return await Promise.race([client.send(name, args), timeout]);
     } catch (err) {
       if (err instanceof RedisUnavailableError) throw err;

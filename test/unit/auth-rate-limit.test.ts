@@ -1,18 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { normaliseIp, proxyMatcher, resolveClientIp, trustedProxyMatcher } from "../../src/auth/client-ip";
-import { createTokenBucketLimiter, takeToken } from "../../src/auth/rate-limit";
+import { createTokenBucketLimiter, takeToken } from "../../src/limits/rate-limiter";
 
-describe("token bucket", () => {
-  test("bursts to the limit, then refuses with Retry-After, then refills", async () => {
-    let now = 0;
-    const l = createTokenBucketLimiter({ perMinute: 3, clock: () => now });
-    for (let i = 0; i < 3; i++) expect(await l.take("a")).toEqual({ allowed: true });
-    expect(await l.take("a")).toEqual({ allowed: false, retryAfterSeconds: 20 });
-    expect(await l.take("b")).toEqual({ allowed: true }); // keys are independent
-    now += 20_000;
-    expect(await l.take("a")).toEqual({ allowed: true });
-    expect((await l.take("a")).allowed).toBe(false);
-  });
+// The bucket's behaviour, in process and on Redis alike: test/unit/limits-contract.test.ts.
+describe("token bucket (in process)", () => {
   test("takeToken never over-fills and rounds Retry-After up to at least 1 s", () => {
     const full = takeToken({ tokens: 0, at: 0 }, 10, 10 / 60_000, 10 * 60_000);
     expect(full.bucket.tokens).toBe(9);
