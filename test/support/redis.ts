@@ -53,7 +53,12 @@ async function listening(port: number): Promise<boolean> {
   }
 }
 
-export async function startRedis(): Promise<TestRedis> {
+export interface RedisOptions {
+  /** requirepass: the URL then carries it (redis://:password@…), as a production URL may. */
+  password?: string;
+}
+
+export async function startRedis(opts: RedisOptions = {}): Promise<TestRedis> {
   if (!existsSync(REDIS_SERVER)) throw new Error(`${REDIS_SERVER} is missing: apt-get install -y redis-server (.ci/run installs it)`);
   const dir = mkdtempSync(join(tmpdir(), "tgwh-redis-"));
   const port = await freePort();
@@ -62,7 +67,7 @@ export async function startRedis(): Promise<TestRedis> {
 
   async function spawn() {
     proc = Bun.spawn(
-      [REDIS_SERVER, "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--logfile", logPath, "--daemonize", "no"],
+      [REDIS_SERVER, "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--logfile", logPath, "--daemonize", "no", ...(opts.password ? ["--requirepass", opts.password] : [])],
       { stdout: "ignore", stderr: "ignore", stdin: "ignore" },
     );
     running.add(proc);
@@ -87,7 +92,7 @@ export async function startRedis(): Promise<TestRedis> {
 
   await spawn();
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url: opts.password ? `redis://:${encodeURIComponent(opts.password)}@127.0.0.1:${port}` : `redis://127.0.0.1:${port}`,
     port,
     pid: () => proc?.pid ?? null,
     stop,
