@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startFakeBotApi, type FakeBotApi } from "../support/fake-bot-api";
-import { startRedis, type TestRedis } from "../support/redis";
+import { HAVE_REDIS, startRedis, type TestRedis } from "../support/redis";
 import { messageUpdate, postUpdate, startTgwh, waitFor, type TgwhProcess } from "../support/tgwh";
 
 const PASSWORD = "e2e-redis-pass-9f3k";
@@ -22,6 +22,7 @@ const metric = async (g: TgwhProcess, name: string) => {
 };
 
 beforeAll(async () => {
+  if (!HAVE_REDIS) return;
   redis = await startRedis({ password: PASSWORD });
   api = startFakeBotApi();
   gateways = await Promise.all(
@@ -39,7 +40,7 @@ afterAll(async () => {
 
 const sendsTo = (chats: number[]) => api.callsOf("sendMessage").filter((c) => chats.includes(Number(c.payload.chat_id)));
 
-describe("shared limits across two gateways", () => {
+describe.skipIf(!HAVE_REDIS)("shared limits across two gateways", () => {
   test("30 replies to 6 chats from both gateways: ≤ cap in any second, each chat ≥ ~1 s apart", async () => {
     const chats = [2001, 2002, 2003, 2004, 2005, 2006];
     for (let i = 0; i < 30; i++) {

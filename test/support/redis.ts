@@ -9,6 +9,9 @@ import { join } from "node:path";
 import type { Subprocess } from "bun";
 
 export const REDIS_SERVER = process.env.TGWH_TEST_REDIS_SERVER ?? "/usr/bin/redis-server";
+/** make test installs it (scripts/test-prereqs.sh); with TGWH_TEST_PREREQS=skip the Redis tests skip instead. */
+export const HAVE_REDIS = existsSync(REDIS_SERVER);
+if (!HAVE_REDIS) console.warn(`${REDIS_SERVER} is missing: the Redis tests are skipped (apt-get install -y redis-server)`);
 
 export interface TestRedis {
   url: string;
