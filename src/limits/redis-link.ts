@@ -74,7 +74,7 @@ export function createRedisLink(opts: RedisLinkOptions): RedisLink {
     opts.onFallback(gateways);
     outageLogged = true;
     log.warn(
-      { err: lastError, gateways, shareOf: gateways ?? undefined },
+      { err: lastError, gateways },
       "Redis unreachable: each gateway now limits alone with its share of the send and auth limits, until Redis answers again",
     );
   }
