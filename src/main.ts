@@ -7,9 +7,10 @@ import { tokenCommand } from "./cli/token";
 import { webhookCommand } from "./cli/webhook";
 import { doctorCommand } from "./cli/doctor";
 import { smokeCommand } from "./cli/smoke";
+import { restoreCommand } from "./cli/restore";
 
 /** Every subcommand, one row each; `serve` is the default. */
-const COMMANDS: Command[] = [serveCommand, migrateCommand, versionCommand, initdataCommand, webhookCommand, tokenCommand, jobsCommand, backupCommand, doctorCommand, smokeCommand];
+const COMMANDS: Command[] = [serveCommand, migrateCommand, versionCommand, initdataCommand, webhookCommand, tokenCommand, jobsCommand, backupCommand, restoreCommand, doctorCommand, smokeCommand];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

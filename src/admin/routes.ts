@@ -12,7 +12,7 @@ import { createAdminDocs } from "./docs";
 import { authorize, undeclaredRoutes } from "./rbac";
 import * as S from "./schemas";
 import { accountView, auditView, jobView, nextCursor, queueView } from "./views";
-import { deleteWebhook, getWebhookStatus, setWebhook, TelegramCallError, webhookDeps } from "./webhook-ops";
+import { deleteWebhook, getWebhookStatus, setWebhook, TelegramCallError, webhookDeps, WebhookInputError } from "./webhook-ops";
 
 const bearer = [{ bearer: [] as string[] }];
 const doc = (tag: string, summary: string, description: string) => ({ tags: [tag], summary, description, security: bearer });
@@ -21,6 +21,7 @@ const doc = (tag: string, summary: string, description: string) => ({ tags: [tag
 function asHttpError(err: unknown): unknown {
   if (err instanceof ConfigError) return new HttpError(409, `server configuration: ${err.message}`);
   if (err instanceof TelegramCallError) return new HttpError(502, err.message);
+  if (err instanceof WebhookInputError) return new HttpError(400, err.message);
   if (err instanceof AccountError) return new HttpError(err.kind === "not_found" ? 404 : err.kind === "exists" ? 409 : 400, err.message);
   return err;
 }

@@ -120,8 +120,10 @@ export const NotificationAccepted = t.Object({
 });
 
 export const WebhookSetBody = t.Object({
-  allowedUpdates: t.Optional(t.Array(t.String({ pattern: "^[a-z_]{1,40}$" }), { maxItems: 30, example: ["message", "callback_query"] })),
-  maxConnections: t.Optional(Int({ minimum: 1, maximum: 100, default: 40 })),
+  allowedUpdates: t.Optional(
+    t.Array(t.String({ pattern: "^[a-z_]{1,40}$" }), { maxItems: 30, example: ["message", "callback_query"], description: "Bot API update types; left out: the current registration's are kept" }),
+  ),
+  maxConnections: t.Optional(Int({ minimum: 1, maximum: 100, description: "left out: the current registration's is kept (40 for a first registration)" })),
   dropPendingUpdates: t.Optional(t.Boolean({ default: false })),
 });
 export const WebhookDeleteQuery = t.Object({ dropPendingUpdates: t.Optional(t.BooleanString()) });

@@ -1,6 +1,7 @@
 import { Api, GrammyError } from "grammy";
 import type { WebhookInfo } from "grammy/types";
 import { ConfigError } from "../config";
+import { unknownUpdateTypes } from "../telegram/update-types";
 import { WEBHOOK_PATH } from "../telegram/webhook";
 
 /** What the webhook operations need; the admin route and `tgwh webhook` both build it from Config. */
@@ -21,6 +22,54 @@ export interface SetWebhookOptions {
 /** The update types the bot handles; Telegram does not send the others (chat_member needs opting in). */
 export const DEFAULT_ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"];
 export const DEFAULT_MAX_CONNECTIONS = 40;
+/** The only ports Telegram delivers webhooks to. */
+export const WEBHOOK_PORTS = [443, 80, 88, 8443] as const;
+
+/** A request Telegram would refuse or misread (an unknown update type, a port it never calls): the caller's mistake. */
+export class WebhookInputError extends Error {
+  override name = "WebhookInputError";
+}
+
+/** Null when Telegram can deliver to `url`; else why not. Pure. */
+export function webhookUrlProblem(url: string): string | null {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return `TGWH_PUBLIC_URL gives '${url}', which is not a URL`;
+  }
+  if (u.protocol !== "https:") return `Telegram only posts to https:// URLs, not ${u.protocol}//`;
+  const port = Number(u.port || 443);
+  if (!(WEBHOOK_PORTS as readonly number[]).includes(port)) {
+    return `Telegram only delivers webhooks to ports ${WEBHOOK_PORTS.join(", ")}; TGWH_PUBLIC_URL says ${port}`;
+  }
+  return null;
+}
+
+/** Checks what the caller asked for before anything is sent; throws WebhookInputError. Pure. */
+export function validateSetOptions(opts: SetWebhookOptions): void {
+  if (opts.allowedUpdates) {
+    const problem = unknownUpdateTypes(opts.allowedUpdates);
+    if (problem) throw new WebhookInputError(problem);
+  }
+  if (opts.maxConnections !== undefined && !(Number.isInteger(opts.maxConnections) && opts.maxConnections >= 1 && opts.maxConnections <= 100)) {
+    throw new WebhookInputError("max_connections must be an integer from 1 to 100");
+  }
+}
+
+/**
+ * What setWebhook sends for the settings the caller left out: the current registration's (so a
+ * secret rotation or a re-run of install.sh keeps an operator's max_connections and
+ * allowed_updates), or tgwh's defaults when no webhook is set. Pure.
+ */
+export function settingsToSend(opts: SetWebhookOptions, current: { url: string; maxConnections: number | null; allowedUpdates: string[] | null }) {
+  const registered = current.url !== "";
+  const maxConnections = opts.maxConnections ?? (registered ? (current.maxConnections ?? DEFAULT_MAX_CONNECTIONS) : DEFAULT_MAX_CONNECTIONS);
+  // Telegram leaves out allowed_updates when it is its own default; sending nothing keeps that.
+  const allowedUpdates = opts.allowedUpdates ?? (registered ? (current.allowedUpdates ?? null) : DEFAULT_ALLOWED_UPDATES);
+  const kept = registered ? [...(opts.maxConnections === undefined ? ["max_connections"] : []), ...(opts.allowedUpdates === undefined ? ["allowed_updates"] : [])] : [];
+  return { maxConnections, allowedUpdates, kept };
+}
 
 /** Telegram answered with an error or could not be reached. The message never holds the token. */
 export class TelegramCallError extends Error {
@@ -94,24 +143,30 @@ export async function getWebhookStatus(deps: WebhookOpsDeps): Promise<{ telegram
   return { telegram: info, expectedUrl, urlMatches: expectedUrl !== null && info.url === expectedUrl };
 }
 
-/** setWebhook to TGWH_PUBLIC_URL + /telegram/webhook with the current secret token. */
+/**
+ * setWebhook to TGWH_PUBLIC_URL + /telegram/webhook with the current secret token. Reads
+ * getWebhookInfo first and keeps the settings the caller does not change (settingsToSend).
+ */
 export async function setWebhook(deps: WebhookOpsDeps, opts: SetWebhookOptions = {}) {
   const url = expectedWebhookUrl(deps.publicUrl);
   if (!url) throw new ConfigError("TGWH_PUBLIC_URL", "is not set; it is the public https base URL Telegram posts updates to");
+  const urlProblem = webhookUrlProblem(url);
+  if (urlProblem) throw new ConfigError("TGWH_PUBLIC_URL", urlProblem);
   if (!deps.webhookSecret) throw new ConfigError("TGWH_WEBHOOK_SECRET", "is not set; Telegram must send it with every update");
-  const allowedUpdates = opts.allowedUpdates ?? DEFAULT_ALLOWED_UPDATES;
-  const maxConnections = opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  validateSetOptions(opts);
   const dropPendingUpdates = opts.dropPendingUpdates ?? false;
   const { api: a, token } = api(deps);
+  const current = toWebhookInfo(await call("getWebhookInfo", token, () => a.getWebhookInfo()));
+  const { maxConnections, allowedUpdates, kept } = settingsToSend(opts, current);
   await call("setWebhook", token, () =>
     a.setWebhook(url, {
       secret_token: deps.webhookSecret!,
-      allowed_updates: allowedUpdates as never,
+      ...(allowedUpdates ? { allowed_updates: allowedUpdates as never } : {}),
       max_connections: maxConnections,
       drop_pending_updates: dropPendingUpdates,
     }),
   );
-  return { url, allowedUpdates, maxConnections, dropPendingUpdates };
+  return { url, allowedUpdates, maxConnections, dropPendingUpdates, kept, previousUrl: current.url || null };
 }
 
 /** deleteWebhook (optionally dropping what Telegram still holds for us). */

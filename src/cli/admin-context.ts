@@ -6,6 +6,8 @@ import { openDb, type Db } from "../db/client";
 import { createServiceAccounts, type ServiceAccounts } from "../db/service-accounts";
 import { createWriter, type Writer } from "../db/writer";
 import { createJobAdmin, type JobAdmin } from "../queue/admin-queries";
+import { ensureDatabaseReady } from "./database-guard";
+import { actAsServiceUser } from "./run-as-service-user";
 
 /** What the operator commands share: the same stores the admin API uses, on the same file. */
 export interface CliAdmin {
@@ -30,10 +32,13 @@ function unixUser(env: Record<string, string | undefined>): string {
 
 /**
  * Opens the database the service uses (safe while it runs: WAL, busy_timeout, short write
- * transactions) and applies pending migrations so a command works on a fresh file too.
+ * transactions), as its owner when run as root, and never creates one (database-guard.ts).
  */
 export function openCliAdmin(env: Record<string, string | undefined>): CliAdmin {
   const cfg = loadConfig(env);
+  const actor = `cli:${unixUser(env)}`;
+  actAsServiceUser(cfg.dbPath);
+  ensureDatabaseReady(cfg);
   const db = openDb({ path: cfg.dbPath, synchronous: cfg.synchronous, busyTimeoutMs: cfg.busyTimeoutMs, migrate: true });
   const writer = createWriter(db.sqlite);
   const errorLog = { error: (o: object, msg: string) => process.stderr.write(`tgwh: ${msg}\n`) };
@@ -44,7 +49,7 @@ export function openCliAdmin(env: Record<string, string | undefined>): CliAdmin 
     accounts: createServiceAccounts(db.sqlite, writer),
     jobs: createJobAdmin(db.sqlite, writer),
     auditor: createAuditor(createAuditLog(db.sqlite, writer), errorLog as never),
-    actor: `cli:${unixUser(env)}`,
+    actor,
     close: () => {
       writer.flush();
       db.close();

@@ -3,14 +3,28 @@ import { openDb } from "../db/client";
 import { embeddedMigrations } from "../db/migrations";
 import { migrationStatus } from "../db/migrate";
 import { COMMIT, VERSION } from "../version";
-import type { Command } from "./command";
+import { parseArgs } from "./args";
+import { databaseFacts, judgeDatabase } from "./database-guard";
+import { UsageError, type Command } from "./command";
+import { actAsServiceUser } from "./run-as-service-user";
 import { serve } from "./serve";
+
+const noArguments = (args: string[], spec: { flags?: string[] } = {}) => {
+  const p = parseArgs(args, spec);
+  if (p.positionals.length) throw new UsageError(`unexpected argument '${p.positionals[0]}'`);
+  return p;
+};
 
 export const serveCommand: Command = {
   name: "serve",
   summary: "run the webhook gateway, worker, auth and admin API (the default)",
   usage: "tgwh [serve]",
-  run: async (_args, env) => serve(loadConfig(env)),
+  async run(args, env) {
+    noArguments(args);
+    const cfg = loadConfig(env);
+    actAsServiceUser(cfg.dbPath);
+    return serve(cfg);
+  },
 };
 
 export const migrateCommand: Command = {
@@ -18,12 +32,21 @@ export const migrateCommand: Command = {
   summary: "apply the embedded database migrations and exit (--status: only list them)",
   usage: "tgwh migrate [--status] [--json]",
   async run(args, env) {
+    const p = noArguments(args, { flags: ["--status", "--json"] });
     const cfg = loadConfig(env);
-    const statusOnly = args.includes("--status");
+    const statusOnly = p.flags.has("--status");
+    // migrate creates the database when it is missing: as root, owned by the directory's owner.
+    actAsServiceUser(cfg.dbPath);
+    // --status only looks: it must not create the file it reports on.
+    if (statusOnly) {
+      const facts = databaseFacts(cfg.dbPath);
+      const problem = judgeDatabase({ ...facts, schemaProblem: null });
+      if (problem) throw problem;
+    }
     const db = openDb({ path: cfg.dbPath, synchronous: cfg.synchronous, busyTimeoutMs: cfg.busyTimeoutMs, migrate: !statusOnly });
     try {
       const st = migrationStatus(db.sqlite, embeddedMigrations);
-      if (args.includes("--json")) console.log(JSON.stringify({ db: cfg.dbPath, ...st }));
+      if (p.flags.has("--json")) console.log(JSON.stringify({ db: cfg.dbPath, ...st }));
       else console.log(`database ${cfg.dbPath}: ${st.applied.length} applied, ${st.pending.length} pending${st.pending.length ? ` (${st.pending.join(", ")})` : ""}`);
       return 0;
     } finally {
@@ -37,7 +60,8 @@ export const versionCommand: Command = {
   summary: "print the version and build commit",
   usage: "tgwh version [--json]",
   async run(args) {
-    console.log(args.includes("--json") ? JSON.stringify({ version: VERSION, commit: COMMIT }) : `tgwh ${VERSION} (${COMMIT})`);
+    const p = noArguments(args, { flags: ["--json"] });
+    console.log(p.flags.has("--json") ? JSON.stringify({ version: VERSION, commit: COMMIT }) : `tgwh ${VERSION} (${COMMIT})`);
     return 0;
   },
 };

@@ -1,4 +1,5 @@
 /** The judgements of `tgwh doctor`: facts in, OK/WARN/FAIL lines with a hint out. Pure. */
+import { DEFAULT_ALLOWED_UPDATES } from "../admin/webhook-ops";
 
 export type CheckStatus = "OK" | "WARN" | "FAIL";
 
@@ -9,6 +10,9 @@ export interface CheckResult {
   /** What to do about a WARN or FAIL. */
   hint?: string;
 }
+
+/** How every hint names a command: the one documented way to run the CLI on a VM. */
+export const ADMIN_CMD = "sudo tgwh-admin";
 
 const ok = (name: string, detail: string): CheckResult => ({ name, status: "OK", detail });
 const warn = (name: string, detail: string, hint: string): CheckResult => ({ name, status: "WARN", detail, hint });
@@ -36,7 +40,7 @@ export function credentialChecks(f: CredentialFacts): CheckResult[] {
       : fail("webhook_secret", "missing", "install.sh generates one; or write /etc/tgwh/credentials/webhook_secret (A-Z a-z 0-9 _ -)"),
   );
   if (f.webhookSecretOld) {
-    out.push(warn("rotation", "webhook_secret_old is set", "after `tgwh webhook set` and a few minutes, empty /etc/tgwh/credentials/webhook_secret_old and restart (docs/runbook.md)"));
+    out.push(warn("rotation", "webhook_secret_old is set", `after \`${ADMIN_CMD} webhook set\` and a few minutes, empty /etc/tgwh/credentials/webhook_secret_old and restart (docs/runbook.md)`));
   }
   out.push(
     f.sessionSecret
@@ -47,6 +51,11 @@ export function credentialChecks(f: CredentialFacts): CheckResult[] {
     out.push(fail("credential_modes", `readable by group or others: ${f.looseFiles.join(", ")}`, "chmod 0600 and chown root:root the files in /etc/tgwh/credentials"));
   }
   return out;
+}
+
+/** The credentials folder exists but this user cannot list it (EACCES as a non-root user). */
+export function credentialsFolderCheck(dir: string, code: string): CheckResult {
+  return fail("credentials", `cannot read ${dir} (${code})`, `it is root's (0700): run \`${ADMIN_CMD} doctor\``);
 }
 
 export interface DatabaseFacts {
@@ -63,8 +72,8 @@ export function databaseChecks(f: DatabaseFacts): CheckResult[] {
     return [fail("database", `${f.path} is not writable: ${f.writeError}`, "check the owner (tgwh) and free space; a read-only file system or a stuck lock also cause this")];
   }
   const out = [ok("database", `${f.path} writable`)];
-  if (f.pendingMigrations === null) out.push(fail("migrations", "could not read the migration table", "run `tgwh migrate` and look at its error"));
-  else if (f.pendingMigrations.length > 0) out.push(fail("migrations", `pending: ${f.pendingMigrations.join(", ")}`, "run `tgwh migrate` (the service also applies them at start)"));
+  if (f.pendingMigrations === null) out.push(fail("migrations", "could not read the migration table", `run \`${ADMIN_CMD} migrate\` and look at its error`));
+  else if (f.pendingMigrations.length > 0) out.push(fail("migrations", `pending: ${f.pendingMigrations.join(", ")}`, `run \`${ADMIN_CMD} migrate\` (the service also applies them at start)`));
   else out.push(ok("migrations", "all applied"));
   return out;
 }
@@ -101,9 +110,9 @@ export interface WebhookFacts {
 /** getWebhookInfo against what this configuration expects. */
 export function webhookChecks(info: WebhookFacts, expectedUrl: string | null, now: number): CheckResult[] {
   const out: CheckResult[] = [];
-  if (!info.url) out.push(fail("webhook_url", "no webhook is set", "run `tgwh webhook set` (after nginx serves HTTPS)"));
+  if (!info.url) out.push(fail("webhook_url", "no webhook is set", `run \`${ADMIN_CMD} webhook set\` (after nginx serves HTTPS)`));
   else if (expectedUrl === null) out.push(warn("webhook_url", `set to ${info.url}; TGWH_PUBLIC_URL is not set to compare`, "set TGWH_PUBLIC_URL in /etc/tgwh/tgwh.env"));
-  else if (info.url !== expectedUrl) out.push(fail("webhook_url", `Telegram posts to ${info.url}, expected ${expectedUrl}`, "run `tgwh webhook set`, or fix TGWH_PUBLIC_URL"));
+  else if (info.url !== expectedUrl) out.push(fail("webhook_url", `Telegram posts to ${info.url}, expected ${expectedUrl}`, `run \`${ADMIN_CMD} webhook set\`, or fix TGWH_PUBLIC_URL`));
   else out.push(ok("webhook_url", info.url));
 
   const pending = info.pendingUpdateCount;
@@ -123,7 +132,7 @@ export function webhookChecks(info: WebhookFacts, expectedUrl: string | null, no
 
   const au = info.allowedUpdates;
   if (au && au.length > 0 && !au.includes("message")) {
-    out.push(warn("webhook_allowed_updates", au.join(","), "the bot answers /start in `message` updates: run `tgwh webhook set` to restore the defaults"));
+    out.push(warn("webhook_allowed_updates", au.join(","), `the bot answers /start in \`message\` updates: run \`${ADMIN_CMD} webhook set --allowed-updates ${DEFAULT_ALLOWED_UPDATES.join(",")}\``));
   } else out.push(ok("webhook_allowed_updates", au && au.length > 0 ? au.join(",") : "all except chat_member types (Telegram's default)"));
   return out;
 }

@@ -7,14 +7,22 @@ import { embeddedMigrations } from "../db/migrations";
 import { migrationStatus } from "../db/migrate";
 import { intOption, parseArgs } from "./args";
 import { EXIT, type Command } from "./command";
-import { credentialChecks, clockCheck, databaseChecks, diskCheck, formatReport, webhookChecks, worstStatus, type CheckResult } from "./doctor-checks";
+import { credentialChecks, credentialsFolderCheck, clockCheck, databaseChecks, diskCheck, formatReport, webhookChecks, worstStatus, type CheckResult } from "./doctor-checks";
 import { serviceEnv, SERVICE_ENV_OPTIONS } from "./env-file";
+import { actAsServiceUser } from "./run-as-service-user";
 
 const USAGE = "tgwh doctor [--env-file FILE] [--credentials-dir DIR] [--timeout SECONDS] [--json]";
 
-function looseCredentialFiles(dir: string | undefined): string[] {
+/** The credential files others may read; or the error code when the folder itself cannot be listed. */
+function looseCredentialFiles(dir: string | undefined): string[] | { unreadable: string } {
   if (!dir || !existsSync(dir)) return [];
-  return readdirSync(dir).filter((name) => {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (err) {
+    return { unreadable: (err as NodeJS.ErrnoException).code ?? "error" };
+  }
+  return names.filter((name) => {
     try {
       const st = statSync(join(dir, name));
       return st.isFile() && (st.mode & 0o077) !== 0;
@@ -24,19 +32,6 @@ function looseCredentialFiles(dir: string | undefined): string[] {
   });
 }
 
-/**
- * Run as root (to read /etc/tgwh/credentials), the database is checked as its owner: a root
- * process would create root-owned -wal/-shm files the service could not open.
- */
-function actAsOwnerOf(path: string): string | null {
-  if (typeof process.getuid !== "function" || process.getuid() !== 0 || !existsSync(path)) return null;
-  const st = statSync(path);
-  if (st.uid === 0) return null;
-  process.setgid?.(st.gid);
-  process.setuid?.(st.uid);
-  return `checked as uid ${st.uid}, the owner of the file`;
-}
-
 function checkDatabase(cfg: Config): CheckResult[] {
   const exists = existsSync(cfg.dbPath);
   if (!exists) return databaseChecks({ path: cfg.dbPath, exists, writeError: null, pendingMigrations: null });
@@ -44,7 +39,8 @@ function checkDatabase(cfg: Config): CheckResult[] {
   let pending: string[] | null = null;
   let note: string | null = null;
   try {
-    note = actAsOwnerOf(cfg.dbPath);
+    // Run as root (to read /etc/tgwh/credentials), the database is checked as its owner.
+    note = actAsServiceUser(cfg.dbPath);
     const db = openDb({ path: cfg.dbPath, synchronous: cfg.synchronous, busyTimeoutMs: cfg.busyTimeoutMs, migrate: false });
     try {
       try {
@@ -125,6 +121,11 @@ async function checkWebhook(cfg: Config): Promise<CheckResult[]> {
 }
 
 export async function runDoctor(env: Record<string, string | undefined>, timeoutMs: number): Promise<CheckResult[]> {
+  // Before the configuration: an unreadable folder would otherwise look like missing secrets.
+  const loose = looseCredentialFiles(env.CREDENTIALS_DIRECTORY);
+  if (!Array.isArray(loose)) {
+    return [credentialsFolderCheck(env.CREDENTIALS_DIRECTORY!, loose.unreadable)];
+  }
   let cfg: Config;
   try {
     cfg = loadConfig(env);
@@ -139,7 +140,7 @@ export async function runDoctor(env: Record<string, string | undefined>, timeout
       webhookSecret: !!cfg.webhookSecret,
       webhookSecretOld: !!cfg.webhookSecretOld,
       sessionSecret: !!cfg.sessionSecret,
-      looseFiles: looseCredentialFiles(env.CREDENTIALS_DIRECTORY),
+      looseFiles: loose,
     }),
   );
   results.push(...checkDatabase(cfg));

@@ -1,4 +1,5 @@
-import { deleteWebhook, getWebhookStatus, setWebhook, TelegramCallError, webhookDeps } from "../admin/webhook-ops";
+import { deleteWebhook, getWebhookStatus, setWebhook, TelegramCallError, validateSetOptions, webhookDeps, WebhookInputError } from "../admin/webhook-ops";
+import { loadConfig } from "../config";
 import { openCliAdmin } from "./admin-context";
 import { intOption, output, parseArgs } from "./args";
 import { EXIT, UsageError, type Command } from "./command";
@@ -7,7 +8,10 @@ const USAGE = `tgwh webhook set [--max-connections N] [--allowed-updates a,b,…
        tgwh webhook info [--json]
        tgwh webhook delete [--drop-pending-updates] [--json]
 
-  set     setWebhook to $TGWH_PUBLIC_URL/telegram/webhook with the current TGWH_WEBHOOK_SECRET
+  set     setWebhook to $TGWH_PUBLIC_URL/telegram/webhook with the current TGWH_WEBHOOK_SECRET;
+          max_connections and allowed_updates not given are kept from the current registration
+          (40 and message,edited_message,callback_query,my_chat_member for a first one).
+          Update types are checked against the Bot API's list; the URL's port must be 443, 80, 88 or 8443
   info    Telegram's getWebhookInfo, and whether it points at this configuration
   delete  deleteWebhook
   Needs TGWH_BOT_TOKEN (or _FILE); set also TGWH_PUBLIC_URL and TGWH_WEBHOOK_SECRET.`;
@@ -26,14 +30,20 @@ export const webhookCommand: Command = {
     const drop = p.flags.has("--drop-pending-updates");
     const allowedRaw = p.options.get("--allowed-updates");
     const allowedUpdates = allowedRaw?.split(",").map((s) => s.trim()).filter(Boolean);
-    if (allowedUpdates?.some((u) => !/^[a-z_]{1,40}$/.test(u))) throw new UsageError("--allowed-updates is a comma-separated list of update types, e.g. message,callback_query");
-    const maxConnections = intOption(p, "--max-connections", 40, 1, 100);
-
-    const admin = openCliAdmin(env);
-    const deps = webhookDeps(admin.cfg);
+    if (allowedRaw !== undefined && allowedUpdates!.length === 0) throw new UsageError("--allowed-updates is a comma-separated list of update types, e.g. message,callback_query");
+    const maxConnections = p.options.has("--max-connections") ? intOption(p, "--max-connections", 40, 1, 100) : undefined;
     try {
-      if (sub === "info") {
-        const st = await getWebhookStatus(deps);
+      validateSetOptions({ allowedUpdates, maxConnections });
+    } catch (err) {
+      if (err instanceof WebhookInputError) throw new UsageError(`--allowed-updates: ${err.message}`);
+      throw err;
+    }
+    if (sub !== "set" && (allowedUpdates || maxConnections !== undefined)) throw new UsageError(`--allowed-updates and --max-connections go with set`);
+
+    if (sub === "info") {
+      // Only reads Telegram: no database needed.
+      try {
+        const st = await getWebhookStatus(webhookDeps(loadConfig(env)));
         output(json, st, () => {
           const t = st.telegram;
           return [
@@ -47,13 +57,29 @@ export const webhookCommand: Command = {
           ].join("\n");
         });
         return EXIT.ok;
+      } catch (err) {
+        if (err instanceof TelegramCallError) {
+          process.stderr.write(`tgwh: ${err.message}\n`);
+          return EXIT.failure;
+        }
+        throw err;
       }
+    }
+
+    const admin = openCliAdmin(env);
+    const deps = webhookDeps(admin.cfg);
+    try {
       if (sub === "set") {
         const res = await admin.auditor.run(
           { actor: admin.actor, action: "webhook.set", detail: { allowedUpdates, maxConnections, dropPendingUpdates: drop } },
           () => setWebhook(deps, { allowedUpdates, maxConnections, dropPendingUpdates: drop }),
         );
-        output(json, res, () => `webhook set to ${res.url} (max_connections ${res.maxConnections}, allowed_updates ${res.allowedUpdates.join(",")}${res.dropPendingUpdates ? ", pending updates dropped" : ""})`);
+        output(json, res, () =>
+          [
+            `webhook set to ${res.url}${res.previousUrl && res.previousUrl !== res.url ? ` (was ${res.previousUrl})` : ""}`,
+            `max_connections ${res.maxConnections}, allowed_updates ${res.allowedUpdates?.join(",") ?? "(Telegram's default)"}${res.kept.length ? ` (kept: ${res.kept.join(", ")})` : ""}${res.dropPendingUpdates ? "; pending updates dropped" : ""}`,
+          ].join("\n"),
+        );
         return EXIT.ok;
       }
       const res = await admin.auditor.run({ actor: admin.actor, action: "webhook.delete", detail: { dropPendingUpdates: drop } }, () =>
