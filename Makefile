@@ -6,7 +6,7 @@ VERSION := $(shell node -p "require('./package.json').version")
 COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 SOURCES := $(shell find src -type f \( -name '*.ts' -o -name '*.sql' -o -name '*.json' -o -name '*.html' -o -name '*.js' -o -name '*.css' \) 2>/dev/null)
 
-.PHONY: run test test-prereqs build deps typecheck unit e2e migrations clean soak install bench
+.PHONY: run test test-prereqs build deps typecheck unit e2e migrations clean soak install bench release
 
 deps: node_modules/.installed
 node_modules/.installed: package.json package-lock.json
@@ -58,6 +58,25 @@ migrations: node_modules/.installed
 # DESTDIR=/tmp/root stages into a directory instead (see deploy/install.sh --help).
 install: build
 	deploy/install.sh --binary dist/tgwh $(if $(DESTDIR),--prefix "$(DESTDIR)") $(INSTALL_ARGS)
+
+# A release the VM installs without building (no Node.js there): the binary, deploy/, install.sh
+# at the top, docs and README, as dist/tgwh-VERSION-linux-x64.tar.gz with a .sha256 beside it.
+# RELEASE_DIR=DIR writes them elsewhere. Reproducible: sorted, root-owned, dated by the last commit.
+RELEASE_DIR ?= dist
+RELEASE := tgwh-$(VERSION)-linux-x64
+RELEASE_MTIME := $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+release: dist/tgwh
+	@[ "$$(uname -sm)" = "Linux x86_64" ] || { echo "make release builds linux-x64 on a linux-x64 machine (this is $$(uname -sm))" >&2; exit 2; }
+	@rm -rf "$(RELEASE_DIR)/$(RELEASE)" && mkdir -p "$(RELEASE_DIR)/$(RELEASE)"
+	cp dist/tgwh "$(RELEASE_DIR)/$(RELEASE)/tgwh"
+	cp -R deploy docs README.md "$(RELEASE_DIR)/$(RELEASE)/"
+	cp deploy/install.sh "$(RELEASE_DIR)/$(RELEASE)/install.sh"
+	tar -C "$(RELEASE_DIR)" --sort=name --owner=0 --group=0 --numeric-owner --mtime=@$(RELEASE_MTIME) \
+	  -czf "$(RELEASE_DIR)/$(RELEASE).tar.gz.tmp" "$(RELEASE)"
+	mv -f "$(RELEASE_DIR)/$(RELEASE).tar.gz.tmp" "$(RELEASE_DIR)/$(RELEASE).tar.gz"
+	cd "$(RELEASE_DIR)" && sha256sum "$(RELEASE).tar.gz" > "$(RELEASE).tar.gz.sha256"
+	@rm -rf "$(RELEASE_DIR)/$(RELEASE)"
+	@echo "release: $(RELEASE_DIR)/$(RELEASE).tar.gz (+ .sha256)"
 
 # Benchmarks (not part of make test): ingest against a bare server and grammY's webhookCallback,
 # drain, a million-job queue, start time. Needs wrk (apt-get install -y wrk). Appends to bench/RESULTS.md.

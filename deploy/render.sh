@@ -21,12 +21,17 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
-upstream_only=0
-if [ "${1:-}" = "--upstream-only" ]; then upstream_only=1; shift; fi
-out="${1:?usage: render.sh OUTDIR | render.sh --upstream-only FILE (with SERVER_NAME=... in the environment)}"
-
 die() { echo "render.sh: $*" >&2; exit 2; }
-: "${SERVER_NAME:?render.sh: SERVER_NAME is required (the public host name, e.g. bot.example.com)}"
+usage="usage: SERVER_NAME=bot.example.com render.sh OUTDIR | render.sh --upstream-only FILE (variables: see the top of deploy/render.sh)"
+upstream_only=0
+case "${1:-}" in
+  -h|--help) echo "$usage"; exit 0 ;;
+  --upstream-only) upstream_only=1; shift ;;
+  -*) die "unknown option '$1'; $usage" ;;
+esac
+[ $# -eq 1 ] && [ -n "$1" ] || die "give one output path; $usage"
+out="$1"
+[ -n "${SERVER_NAME:-}" ] || die "SERVER_NAME is required (the public host name, e.g. SERVER_NAME=bot.example.com)"
 [[ "$SERVER_NAME" =~ ^[A-Za-z0-9.-]+$ ]] || die "SERVER_NAME '$SERVER_NAME' is not a host name"
 LISTEN_ADDRESS="${LISTEN_ADDRESS:-}"
 HTTP_PORT="${HTTP_PORT:-80}"

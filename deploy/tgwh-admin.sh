@@ -1,11 +1,14 @@
 #!/bin/sh
-# tgwh-admin: runs a tgwh command from a shell with the service's settings and credentials, e.g.
+# tgwh-admin: THE way to run a tgwh command on the VM: with the service's settings, credentials
+# and database, as the service's user (tgwh reads the root-only credentials, then switches to the
+# owner of /var/lib/tgwh, so it never leaves a root-owned file behind). E.g.
 #   sudo tgwh-admin doctor
 #   sudo tgwh-admin webhook set
 #   sudo tgwh-admin token create --name ops --role operator
-#   sudo tgwh-admin backup /var/backups/tgwh/tgwh-$(date +%F).db
-# Installed by deploy/install.sh to /usr/local/sbin/tgwh-admin. Root only: the credentials are.
-# TGWH_ETC and TGWH_BIN point it elsewhere (tests, staging roots).
+#   sudo tgwh-admin smoke --chat 123456789
+#   sudo tgwh-admin backup --dir /var/backups/tgwh
+# Installed by install.sh to /usr/local/sbin/tgwh-admin. Root only: the credentials are.
+# TGWH_ETC, TGWH_BIN and TGWH_DB point it elsewhere (tests, staging roots).
 set -eu
 etc="${TGWH_ETC:-/etc/tgwh}"
 bin="${TGWH_BIN:-/usr/local/bin/tgwh}"

@@ -12,6 +12,9 @@ const USAGE = `tgwh jobs ls [--state pending|running|done|dead] [--kind KIND] [-
   ls     newest first; --cursor takes the "next cursor" of the previous page
   retry  a dead job goes back to pending with its attempts reset (the same as POST /admin/jobs/{id}/retry)`;
 
+/** The failure without the job id the line already starts with ("job 7: not retried: no such job"). Pure. */
+const retryFailure = (message: string) => message.replace(/^no job with id \d+$/, "no such job").replace(/^job \d+ is (\w+); only dead jobs can be retried$/, "it is $1, only dead jobs can be");
+
 /** `tgwh jobs …`: the same queries as GET /admin/jobs and POST /admin/jobs/{id}/retry. */
 export const jobsCommand: Command = {
   name: "jobs",
@@ -82,7 +85,7 @@ export const jobsCommand: Command = {
         results.push(r);
       }
       const failed = results.filter((r) => r.outcome !== "retried");
-      output(json, { results }, () => results.map((r) => (r.outcome === "retried" ? `job ${r.id}: retried` : `job ${r.id}: ${(r as { error?: string }).error}`)).join("\n"));
+      output(json, { results }, () => results.map((r) => (r.outcome === "retried" ? `job ${r.id}: retried` : `job ${r.id}: not retried: ${retryFailure((r as { error?: string }).error ?? "")}`)).join("\n"));
       return failed.length ? EXIT.failure : EXIT.ok;
     } finally {
       admin.close();

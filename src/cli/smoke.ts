@@ -5,10 +5,20 @@ import { intOption, parseArgs } from "./args";
 import { EXIT, UsageError, type Command } from "./command";
 import { formatReport, worstStatus, type CheckResult } from "./doctor-checks";
 import { serviceEnv, SERVICE_ENV_OPTIONS } from "./env-file";
+import { createSmokeToken } from "./smoke-token";
 import { probeTls, targetFetch, type HttpsTarget, type TlsFacts } from "./https-probe";
 
-const USAGE =
-  "tgwh smoke --url https://HOST [--chat CHAT_ID] [--admin-token-file FILE | TGWH_ADMIN_TOKEN=...] [--resolve ADDR] [--ca FILE] [--timeout S] [--env-file FILE] [--credentials-dir DIR] [--json]";
+const USAGE = `tgwh smoke (--chat CHAT_ID | --no-delivery) [--url https://HOST] [--resolve ADDR] [--admin-token-file FILE | TGWH_ADMIN_TOKEN=...]
+           [--ca FILE] [--timeout S] [--env-file FILE] [--credentials-dir DIR] [--json]
+
+  On the VM: sudo tgwh-admin smoke --chat CHAT_ID
+  Checks the HTTPS endpoint and its certificate, posts a signed synthetic update and waits until
+  it is processed, then queues a message to CHAT_ID (a chat that has sent /start to the bot) and
+  waits until Telegram accepted it. Exit 1 when a check failed or could not be made;
+  --no-delivery skips the message (the only check that may be left out).
+  --url      defaults to TGWH_PUBLIC_URL, and then --resolve to 127.0.0.1 (the VM's own nginx)
+  token      without --admin-token-file, smoke creates an operator token on the service's
+             database for itself and revokes it when done`;
 
 /**
  * Synthetic update ids start far above Telegram's (which are 32-bit and grow by one), so a smoke
@@ -46,6 +56,8 @@ export function tlsCheck(f: TlsFacts, host: string, now: number): CheckResult {
 interface SmokeOptions {
   target: HttpsTarget;
   chatId: number | null;
+  /** The operator said --no-delivery: no notification is sent, and that is not a failure. */
+  noDelivery: boolean;
   adminToken: string | null;
   secret: string;
   slaMs: number;
@@ -101,7 +113,7 @@ export async function runSmoke(o: SmokeOptions): Promise<CheckResult[]> {
   results.push({ name: "webhook", status: "OK", detail: `synthetic update ${update.update_id} acknowledged in ${Date.now() - started} ms` });
 
   if (!o.adminToken) {
-    results.push({ name: "processed", status: "WARN", detail: "not checked: no admin token", hint: "give --admin-token-file or TGWH_ADMIN_TOKEN (`tgwh token create --role operator`)" });
+    results.push({ name: "processed", status: "FAIL", detail: "not checked: no admin token", hint: "run it on the VM (`sudo tgwh-admin smoke`), where it makes its own, or give --admin-token-file" });
     return results;
   }
   const upd = await waitForJob(o, `/admin/updates/${update.update_id}`, started);
@@ -110,7 +122,8 @@ export async function runSmoke(o: SmokeOptions): Promise<CheckResult[]> {
   else results.push({ name: "processed", status: "FAIL", detail: `update ${update.update_id} is ${upd.job.state ?? "not found"} after ${upd.ms} ms${upd.job.lastError ? `: ${upd.job.lastError}` : ""}`, hint: "is the worker running? `curl 127.0.0.1:8080/readyz`, `journalctl -u tgwh`" });
 
   if (o.chatId === null) {
-    results.push({ name: "notification", status: "WARN", detail: "not checked: no --chat", hint: "give --chat with a staging chat's id to test delivery through the Bot API" });
+    if (o.noDelivery) results.push({ name: "notification", status: "WARN", detail: "not checked (--no-delivery)", hint: "send /start to the bot, then run `sudo tgwh-admin smoke --chat <your chat id>`" });
+    else results.push({ name: "notification", status: "FAIL", detail: "not checked: no --chat", hint: "give --chat with the id of a chat that sent /start to the bot, or say --no-delivery" });
     return results;
   }
   const sent = Date.now();
@@ -135,7 +148,7 @@ export async function runSmoke(o: SmokeOptions): Promise<CheckResult[]> {
       name: "notification",
       status: "FAIL",
       detail: `job ${jobId} is ${job.job.state ?? "unknown"} after ${job.ms} ms (${sla})${job.job.lastError ? `: ${job.job.lastError}` : ""}`,
-      hint: "has the bot been started in that chat? Is the Bot API reachable (`tgwh doctor`)?",
+      hint: "has the bot been started in that chat? Is the Bot API reachable (`sudo tgwh-admin doctor`)?",
     });
   }
   return results;
@@ -155,11 +168,16 @@ export const smokeCommand: Command = {
   usage: USAGE,
   async run(args, env) {
     const p = parseArgs(args, {
-      flags: ["--json"],
+      flags: ["--json", "--no-delivery"],
       options: ["--url", "--chat", "--admin-token", "--admin-token-file", "--resolve", "--ca", "--timeout", ...SERVICE_ENV_OPTIONS],
     });
-    const rawUrl = p.options.get("--url");
-    if (!rawUrl) throw new UsageError("--url is required (the public https base URL, e.g. https://bot.example.com)");
+    const noDelivery = p.flags.has("--no-delivery");
+    const chat = p.options.get("--chat");
+    if (chat !== undefined && noDelivery) throw new UsageError("give --chat or --no-delivery, not both");
+    const svcEnv = serviceEnv(p, env);
+    const cfg = loadConfig(svcEnv);
+    const rawUrl = p.options.get("--url") ?? cfg.publicUrl;
+    if (!rawUrl) throw new UsageError("--url is required when TGWH_PUBLIC_URL is not set (the public https base URL, e.g. https://bot.example.com)");
     let url: URL;
     try {
       url = new URL(rawUrl);
@@ -167,22 +185,32 @@ export const smokeCommand: Command = {
       throw new UsageError("--url is not a valid URL");
     }
     if (url.protocol !== "https:") throw new UsageError("--url must be https:// (Telegram only posts to HTTPS)");
-    const chat = p.options.get("--chat");
-    if (chat !== undefined && !/^-?\d{1,20}$/.test(chat)) throw new UsageError("--chat must be a numeric chat id");
-    const resolve = p.options.get("--resolve") ?? null;
+    if (chat !== undefined && !/^-?\d{1,20}$/.test(chat)) throw new UsageError("--chat must be a numeric chat id (a group's starts with -: --chat=-100123)");
+    // The public URL from the service's settings means "this VM": go through its own nginx.
+    const resolve = p.options.get("--resolve") ?? (p.options.has("--url") ? null : "127.0.0.1");
     if (resolve !== null && !/^[0-9.]+$|^[0-9a-fA-F:]+$/.test(resolve)) throw new UsageError("--resolve must be an IP address, e.g. 127.0.0.1");
     const tokenFile = p.options.get("--admin-token-file");
     const adminToken = p.options.get("--admin-token") ?? (tokenFile ? readOptionFile("--admin-token-file", tokenFile) : null) ?? env.TGWH_ADMIN_TOKEN ?? null;
     const caFile = p.options.get("--ca");
-    const cfg = loadConfig(serviceEnv(p, env));
-    if (!cfg.webhookSecret) throw new UsageError("the webhook secret is needed to sign the synthetic update: give --env-file/--credentials-dir or TGWH_WEBHOOK_SECRET_FILE");
-    const results = await runSmoke({
-      target: { url, resolve, ca: caFile ? readOptionFile("--ca", caFile) : undefined },
-      chatId: chat === undefined ? null : Number(chat),
-      adminToken: adminToken || null,
-      secret: cfg.webhookSecret,
-      slaMs: intOption(p, "--timeout", 30, 1, 600) * 1000,
-    });
+    if (!cfg.webhookSecret) throw new UsageError("the webhook secret is needed to sign the synthetic update: run it as `sudo tgwh-admin smoke`, or give --env-file/--credentials-dir or TGWH_WEBHOOK_SECRET_FILE");
+    const slaMs = intOption(p, "--timeout", 30, 1, 600) * 1000;
+    const ca = caFile ? readOptionFile("--ca", caFile) : undefined;
+    // Last: it may switch to the database's owner (run as root), after every root-only read.
+    const own = adminToken ? null : await createSmokeToken(svcEnv);
+    let results: CheckResult[];
+    try {
+      results = await runSmoke({
+        target: { url, resolve, ca },
+        chatId: chat === undefined ? null : Number(chat),
+        noDelivery,
+        adminToken: adminToken || own?.token || null,
+        secret: cfg.webhookSecret,
+        slaMs,
+      });
+    } finally {
+      await own?.revoke();
+    }
+    if (own) results.push({ name: "token", status: "OK", detail: `used its own operator token '${own.name}', now revoked` });
     const status = worstStatus(results);
     if (p.flags.has("--json")) console.log(JSON.stringify({ status, checks: results }));
     else console.log(`smoke test of ${url.origin}\n${formatReport(results)}`);

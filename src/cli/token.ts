@@ -72,6 +72,11 @@ export const tokenCommand: Command = {
     if (extra.length) throw new UsageError(`unexpected argument '${extra[0]}'`);
     const admin = openCliAdmin(env);
     try {
+      const before = admin.accounts.byName(name);
+      if (before?.revokedAt) {
+        output(json, { account: accountView(before), alreadyRevoked: true }, () => `'${name}' was already revoked at ${new Date(before.revokedAt!).toISOString()}; nothing changed`);
+        return EXIT.ok;
+      }
       const account = await admin.auditor.run({ actor: admin.actor, action: "service_accounts.revoke", target: name }, () => admin.accounts.revoke(name));
       output(json, { account: accountView(account) }, () => `revoked '${account.name}' (${account.role}); its token no longer works`);
       return EXIT.ok;

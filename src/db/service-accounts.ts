@@ -64,7 +64,12 @@ export function createServiceAccounts(sqlite: Database, writer: Writer, clock: (
       }
       const token = newToken();
       const account = await writer.run(() => insert.get(name, role, hashToken(token), clock()));
-      if (!account) throw new AccountError("exists", `a service account named '${name}' already exists; revoke it or pick another name`);
+      if (!account) {
+        const taken = byName.get(name);
+        // A revoked name stays taken: audit rows name accounts, and one name must mean one account.
+        if (taken?.revokedAt) throw new AccountError("exists", `'${name}' is the name of an account revoked at ${new Date(taken.revokedAt).toISOString()}; names are never reused (the audit log refers to them): pick another, e.g. ${name}-2`);
+        throw new AccountError("exists", `a service account named '${name}' already exists; revoke it or pick another name`);
+      }
       return { account, token };
     },
     /** Revokes by name (idempotent: revoking twice keeps the first time). */
