@@ -331,12 +331,12 @@ step_service() {
   fi
   local i
   for i in $(seq 1 60); do
-    if curl -fsS -o /dev/null --max-time 2 "http://$UPSTREAM/readyz"; then say "tgwh is ready on $UPSTREAM"; break; fi
+    if curl -fs -o /dev/null --max-time 2 "http://$UPSTREAM/readyz"; then say "tgwh is ready on $UPSTREAM"; break; fi
     [ "$i" -lt 60 ] || fail_step "tgwh did not become ready on $UPSTREAM within 30 s: see \`journalctl -u tgwh -n 50\` and \`sudo tgwh-admin doctor\`"
     sleep 0.5
   done
   nginx_apply
-  say "nginx serves http://$server_name (ACME challenges, a redirect to https)"
+  say "nginx serves http://$server_name$([ "${HTTP_PORT:-80}" = 80 ] || echo ":$HTTP_PORT") (ACME challenges, a redirect to https)"
 }
 
 step_certificate() {
@@ -358,7 +358,8 @@ step_webhook() {
 }
 
 step_smoke() {
-  local args=(smoke)
+  # Through the address nginx listens on (all of them on a VM: the loopback one).
+  local args=(smoke --resolve "${LISTEN_ADDRESS:-127.0.0.1}")
   if [ -n "$chat" ]; then args+=(--chat "$chat"); else args+=(--no-delivery); fi
   admin "${args[@]}" || fail_step "the smoke test failed (the FAIL lines above say where)"
   [ -n "$chat" ] || say "delivery was not checked: send /start to the bot, then run: sudo tgwh-admin smoke --chat <your chat id>"
