@@ -32,6 +32,10 @@ const EXPECTED: Record<string, [number, string]> = {
   "usr/local/bin/tgwh": [0o755, "root"],
   "etc/systemd/system/tgwh.service": [0o644, "root"],
   "etc/systemd/system/tgwh@.service": [0o644, "root"],
+  "etc/systemd/system/tgwh-backup.service": [0o644, "root"],
+  "etc/systemd/system/tgwh-backup.timer": [0o644, "root"],
+  "etc/systemd/system/tgwh-backup-offsite.service": [0o644, "root"],
+  "etc/tgwh/restic.env.example": [0o644, "root"],
   "etc/tmpfiles.d/tgwh.conf": [0o644, "root"],
   "etc/sysusers.d/tgwh.conf": [0o644, "root"],
   "etc/tgwh": [0o755, "root"],
@@ -77,7 +81,8 @@ describe("deploy/install.sh --prefix", () => {
     }
     expect(cmp(join(root, "usr/local/bin/tgwh"), binary)).toBe(true);
     // The HTTP site (ACME + redirect) is enabled at once; HTTPS waits for the certificate.
-    expect(readlinkSync(join(root, "etc/nginx/sites-enabled/tgwh-http.conf"))).toBe("/etc/nginx/sites-available/tgwh-http.conf");
+    // Relative links: they resolve in a staging root as on the VM.
+    expect(readlinkSync(join(root, "etc/nginx/sites-enabled/tgwh-http.conf"))).toBe("../sites-available/tgwh-http.conf");
     expect(existsSync(join(root, "etc/nginx/sites-enabled/tgwh.conf"))).toBe(false);
     expect(res.out).toContain("certbot certonly --webroot -w /var/www/letsencrypt -d tg.test");
     const site = readFileSync(join(root, "etc/nginx/sites-available/tgwh.conf"), "utf8");
@@ -86,6 +91,12 @@ describe("deploy/install.sh --prefix", () => {
     expect(site).toContain("ssl_certificate /etc/letsencrypt/live/tg.test/fullchain.pem;");
     expect(site).toContain("include /etc/nginx/snippets/tgwh/telegram-ips.conf;");
     expect(readFileSync(join(root, "etc/tgwh/tgwh.env"), "utf8")).toContain("TGWH_PUBLIC_URL=https://tg.test");
+
+    // --help is the header's text, not the script's code.
+    const help = await run([INSTALL, "--help"]);
+    expect(help.code).toBe(0);
+    expect(help.out).toContain("--server-name NAME");
+    expect(help.out).not.toMatch(/set -|here=|\$\(/);
 
     // tgwh-admin runs the real binary with the installed settings and credentials.
     const api = startFakeBotApi();
@@ -119,7 +130,7 @@ describe("deploy/install.sh --prefix", () => {
     expect(["bot_token", "webhook_secret", "session_secret"].map((n) => readFileSync(join(root, "etc/tgwh/credentials", n), "utf8"))).toEqual(creds);
     expect(readFileSync(join(root, "etc/nginx/snippets/tgwh/admin-allow.conf"), "utf8")).toBe("allow 10.20.0.5;\n");
     expect(readFileSync(join(root, "etc/tgwh/tgwh.env"), "utf8")).toContain("TGWH_LOG_LEVEL=debug");
-    expect(readlinkSync(join(root, "etc/nginx/sites-enabled/tgwh.conf"))).toBe("/etc/nginx/sites-available/tgwh.conf");
+    expect(readlinkSync(join(root, "etc/nginx/sites-enabled/tgwh.conf"))).toBe("../sites-available/tgwh.conf");
   });
 
   test("credentials from files replace the old ones; an invalid one is refused without writing or echoing it", async () => {
@@ -164,6 +175,53 @@ describe("deploy/install.sh --prefix", () => {
     expect(existsSync(join(root, "etc/tgwh"))).toBe(false);
   });
 
+  test("on a terminal the token prompt does not echo; missing packages come from apt-get; a failing step names itself", async () => {
+    const root = newRoot();
+    // A VM without nginx/certbot/curl (dpkg says so), an apt-get that records what it is asked, and no systemd.
+    const fake = join(root, "fake-bin");
+    mkdirSync(fake);
+    const aptLog = join(root, "apt.log");
+    writeFileSync(join(fake, "dpkg"), "#!/bin/sh\nexit 1\n", { mode: 0o755 });
+    writeFileSync(join(fake, "apt-get"), `#!/bin/sh\necho "$*" >> ${aptLog}\n`, { mode: 0o755 });
+    writeFileSync(join(fake, "systemctl"), "#!/bin/sh\necho 'System has not been booted with systemd' >&2; exit 1\n", { mode: 0o755 });
+    const cmd = `${INSTALL} --prefix ${root} --start --binary ${binary} --server-name tg.test --email ops@tg.test`;
+    const proc = Bun.spawn(["script", "-qec", cmd, "/dev/null"], {
+      env: { PATH: `${fake}:${process.env.PATH}`, HOME: root, TERM: "dumb" },
+      stdin: "pipe",
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    let out = "";
+    const reader = (async () => {
+      const decoder = new TextDecoder();
+      for await (const chunk of proc.stdout) out += decoder.decode(chunk);
+    })();
+    for (let i = 0; i < 200 && !out.includes("Bot token from @BotFather"); i++) await Bun.sleep(50);
+    expect(out).toContain("Bot token from @BotFather (not shown): ");
+    proc.stdin.write(`${TEST_BOT_TOKEN}\n`);
+    proc.stdin.flush();
+    const code = await proc.exited;
+    proc.stdin.end();
+    await reader;
+    expect(out).not.toContain(TEST_BOT_TOKEN);
+    expect(readFileSync(join(root, "etc/tgwh/credentials/bot_token"), "utf8")).toBe(TEST_BOT_TOKEN);
+    expect(readFileSync(aptLog, "utf8")).toContain("install -y -qq nginx certbot curl");
+    expect(code).toBe(1);
+    expect(out).toContain("step 'service' failed");
+    expect(out).toContain("run the same install.sh command again");
+  });
+
+  test("render.sh explains a missing host name or output path in one line", async () => {
+    const render = join(REPO, "deploy/render.sh");
+    const noName = await run([render, newRoot()]);
+    expect(noName.code).toBe(2);
+    expect(noName.out.trim()).toBe("render.sh: SERVER_NAME is required (the public host name, e.g. SERVER_NAME=bot.example.com)");
+    const noOut = await run([render], { SERVER_NAME: "tg.test" });
+    expect(noOut.code).toBe(2);
+    expect(noOut.out).toMatch(/^render\.sh: give one output path; usage: /);
+    expect(noOut.out).not.toContain("line ");
+  });
+
   test("make install DESTDIR=… runs install.sh with --prefix", async () => {
     const res = await run(["make", "-n", "-C", REPO, "install", "DESTDIR=/tmp/stage", "INSTALL_ARGS=--server-name tg.test"]);
     expect(res.out).toContain('deploy/install.sh --binary dist/tgwh --prefix "/tmp/stage" --server-name tg.test');
@@ -179,11 +237,12 @@ if (missing.length > 0) console.warn("SKIPPED systemd unit checks: systemd-analy
     copyFileSync(join(REPO, "deploy/systemd/tgwh.service"), join(d, "tgwh.service"));
     // A template is analysed as an instance, the way tgwh@canary runs.
     copyFileSync(join(REPO, "deploy/systemd/tgwh@.service"), join(d, "tgwh@canary.service"));
-    return [join(d, "tgwh.service"), join(d, "tgwh@canary.service")];
+    for (const u of ["tgwh-backup.service", "tgwh-backup.timer", "tgwh-backup-offsite.service"]) copyFileSync(join(REPO, "deploy/systemd", u), join(d, u));
+    return ["tgwh.service", "tgwh@canary.service", "tgwh-backup.service", "tgwh-backup-offsite.service", "tgwh-backup.timer"].map((u) => join(d, u));
   };
 
-  test("exposure is at most 2.0 for tgwh.service and tgwh@canary.service", async () => {
-    for (const unit of units()) {
+  test("exposure is at most 2.0 for tgwh.service, tgwh@canary.service and the backup services", async () => {
+    for (const unit of units().filter((u) => u.endsWith(".service"))) {
       const res = await run(["systemd-analyze", "security", "--offline=yes", "--threshold=20", unit]);
       const m = /Overall exposure level for \S+: (\d+\.\d+)/.exec(res.out);
       expect(m, res.out.slice(-500)).not.toBeNull();
@@ -196,9 +255,22 @@ if (missing.length > 0) console.warn("SKIPPED systemd unit checks: systemd-analy
     for (const unit of units()) {
       const res = await run(["systemd-analyze", "verify", unit]);
       expect(res.out).not.toMatch(/Unknown key|Unknown section|Invalid|Failed to parse|Unknown lvalue/i);
-      const other = res.out.split("\n").filter((l) => l.trim() && !/Command \/usr\/local\/(bin|lib\/tgwh\/canary)\/tgwh is not executable/.test(l));
+      // The binaries are not installed on the test machine (restic only if .ci/run installed it).
+      const other = res.out.split("\n").filter((l) => l.trim() && !/Command (\/usr\/local\/(bin|lib\/tgwh\/canary)\/tgwh|\/usr\/bin\/restic) is not executable/.test(l));
       expect(other).toEqual([]);
     }
+  });
+
+  test("the backup timer runs hourly, catches up after downtime and starts the backup service", async () => {
+    const timer = readFileSync(join(REPO, "deploy/systemd/tgwh-backup.timer"), "utf8");
+    expect(timer).toMatch(/^OnCalendar=hourly$/m);
+    expect(timer).toMatch(/^Persistent=true$/m);
+    expect((await run(["systemd-analyze", "calendar", "hourly"])).out).toContain("Next elapse:");
+    const backup = readFileSync(join(REPO, "deploy/systemd/tgwh-backup.service"), "utf8");
+    expect(backup).toMatch(/^ExecStart=\/usr\/local\/bin\/tgwh backup --dir \/var\/backups\/tgwh --keep \d+$/m);
+    expect(backup).toMatch(/^UMask=0077$/m);
+    expect(backup).toMatch(/^OnSuccess=tgwh-backup-offsite\.service$/m);
+    expect(readFileSync(join(REPO, "deploy/systemd/tgwh-backup-offsite.service"), "utf8")).toMatch(/^ConditionPathExists=\/etc\/tgwh\/restic\.env$/m);
   });
 
   test("the units keep the settings the deploy relies on", () => {
