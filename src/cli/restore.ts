@@ -1,5 +1,5 @@
 import { Database } from "bun:sqlite";
-import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, statSync, chmodSync } from "node:fs";
+import { accessSync, closeSync, constants, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, statSync, chmodSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import { loadConfig } from "../config";
 import { embeddedMigrations } from "../db/migrations";
@@ -26,9 +26,14 @@ export function checkBackupFile(file: string): string | null {
     st = statSync(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    return code === "EACCES" ? `cannot read ${file}: permission denied (EACCES); the service's user must be able to read it (put it in /var/backups/tgwh)` : `${file} does not exist (${code})`;
+    return code === "EACCES" ? `cannot read ${file}: permission denied (EACCES) on the way to it; the service's user must be able to read it (put it in /var/backups/tgwh)` : `${file} does not exist (${code})`;
   }
   if (!st.isFile()) return `${file} is not a file`;
+  try {
+    accessSync(file, constants.R_OK);
+  } catch {
+    return `cannot read ${file}: permission denied (EACCES); the service's user must be able to read it (put it in /var/backups/tgwh)`;
+  }
   let db: Database | null = null;
   try {
     db = new Database(file, { readonly: true });
