@@ -69,7 +69,7 @@ describe("tgwh doctor", () => {
     expect(line(res.stdout, "webhook_last_error")).toMatch(/^WARN .*2 min ago: Connection timed out/);
     expect(line(res.stdout, "webhook_allowed_updates")).toMatch(/^WARN /);
     expect(line(res.stdout, "clock")).toMatch(/^FAIL +clock +local clock \+(59|60|61)\.\d s/);
-    expect(res.stdout).toContain("hint: run `tgwh webhook set`");
+    expect(res.stdout).toContain("hint: run `sudo tgwh-admin webhook set`");
     expect(res.stdout).toContain("hint: enable time sync");
   });
 

@@ -194,7 +194,8 @@ describe("deploy/install.sh --prefix", () => {
     let out = "";
     const reader = (async () => {
       const decoder = new TextDecoder();
-      for await (const chunk of proc.stdout) out += decoder.decode(chunk);
+      const r = proc.stdout.getReader();
+      for (let c = await r.read(); !c.done; c = await r.read()) out += decoder.decode(c.value);
     })();
     for (let i = 0; i < 200 && !out.includes("Bot token from @BotFather"); i++) await Bun.sleep(50);
     expect(out).toContain("Bot token from @BotFather (not shown): ");

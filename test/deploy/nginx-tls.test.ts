@@ -193,6 +193,34 @@ maybe("nginx + certbot + pebble in front of dist/tgwh", () => {
     expect(untrusted.stdout).toMatch(/^FAIL +tls .*not trusted/m);
   }, 60_000);
 
+  test("tgwh smoke fails when delivery goes unchecked unless --no-delivery; on the service's database it makes and revokes its own token", async () => {
+    const base_ = ["smoke", "--url", base(), "--resolve", "127.0.0.1", "--ca", pebble.rootPemPath];
+    const env = { TGWH_WEBHOOK_SECRET: TEST_SECRET, TGWH_DB: tg.dbPath };
+    const unchecked = await runTgwh(base_, env);
+    expect(unchecked.code).toBe(1);
+    expect(unchecked.stdout).toMatch(/^OK +processed +update \d+ done/m);
+    expect(unchecked.stdout).toMatch(/^FAIL +notification +not checked: no --chat/m);
+    const skipped = await runTgwh([...base_, "--no-delivery"], env);
+    expect(skipped.code).toBe(0);
+    expect(skipped.stdout).toMatch(/^WARN +notification +not checked \(--no-delivery\)/m);
+    expect(skipped.stdout).toMatch(/^OK +token +used its own operator token 'smoke-\S+', now revoked/m);
+    const delivered = await runTgwh([...base_, "--chat", "4343"], env);
+    expect(delivered.code).toBe(0);
+    expect(delivered.stdout).toMatch(/^OK +notification +delivered to chat 4343/m);
+    const db = new Database(tg.dbPath, { readonly: true });
+    try {
+      const rows = db.query("SELECT name, revoked_at AS revokedAt FROM service_accounts WHERE name LIKE 'smoke-%'").all() as { name: string; revokedAt: number | null }[];
+      expect(rows.length).toBe(3);
+      expect(rows.filter((r) => r.revokedAt === null)).toEqual([]);
+    } finally {
+      db.close();
+    }
+    // Away from the service's database and without a token, processing cannot be checked: refused up front.
+    const noDb = await runTgwh([...base_, "--no-delivery"], { TGWH_WEBHOOK_SECRET: TEST_SECRET, TGWH_DB: join(dir, "nope.db") });
+    expect(noDb.code).toBe(2);
+    expect(noDb.stderr).toContain("does not exist");
+  }, 60_000);
+
   test("a forced renewal runs the deploy hook (nginx -t, reload) and nginx serves the new certificate", async () => {
     const before = await servedSerial(httpsPort, TEST_HOST, pebble.rootPemPath);
     const renewed = await run(["certbot", "renew", ...cb.common, "--force-renewal", "--no-random-sleep-on-renew"], { ...cb.env, ...nginx.hookEnv });

@@ -137,7 +137,7 @@ describe("tgwh jobs", () => {
 
     const again = await tgwhCli(["jobs", "retry", String(id)]);
     expect(again.code).toBe(1);
-    expect(again.stdout).toMatch(/only dead jobs can be retried/);
+    expect(again.stdout).toBe(`job ${id}: not retried: it is done, only dead jobs can be\n`);
     const missing = await tgwhCli(["jobs", "retry", "987654"]);
     expect(missing.code).toBe(1);
   });
