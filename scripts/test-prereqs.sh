@@ -17,6 +17,7 @@ REQUIRED=(
   "systemd-analyze:systemd"
   "redis-server:redis-server"
   "pg_ctl:postgresql"
+  "restic:restic"
 )
 
 [ "${TGWH_TEST_PREREQS:-}" = "skip" ] && exit 0
