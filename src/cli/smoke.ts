@@ -105,7 +105,7 @@ export async function runSmoke(o: SmokeOptions): Promise<CheckResult[]> {
       !(res instanceof Error) && res.status === 403
         ? "nginx refused this source: run on the VM with --resolve 127.0.0.1 (only Telegram's ranges and the VM may post)"
         : !(res instanceof Error) && res.status === 401
-          ? "the secret differs from the service's: pass the same --env-file/--credentials-dir"
+          ? "the secret differs from the service's: run it as `sudo tgwh-admin smoke` (or pass the same --env-file/--credentials-dir)"
           : "see nginx's error log and `journalctl -u tgwh`";
     results.push({ name: "webhook", status: "FAIL", detail: `synthetic update ${update.update_id}: ${status}`, hint });
     return results;

@@ -180,9 +180,16 @@ describe("webhook management", () => {
   test("POST sets the webhook at the public URL with the current secret; GET shows Telegram's view; DELETE removes it", async () => {
     const set = await client.call("POST", "/admin/webhook", tok.operator, { maxConnections: 20, allowedUpdates: ["message"], dropPendingUpdates: true });
     expect(set.status).toBe(200);
-    expect(set.json).toEqual({ url: `${PUBLIC_URL}/telegram/webhook`, allowedUpdates: ["message"], maxConnections: 20, dropPendingUpdates: true });
+    expect(set.json).toMatchObject({ url: `${PUBLIC_URL}/telegram/webhook`, allowedUpdates: ["message"], maxConnections: 20, dropPendingUpdates: true, kept: [] });
     const call = api.callsOf("setWebhook").at(-1)!;
     expect(call.payload).toMatchObject({ url: `${PUBLIC_URL}/telegram/webhook`, secret_token: TEST_SECRET, max_connections: 20, allowed_updates: ["message"], drop_pending_updates: true });
+    // A POST without settings keeps the registered ones (a secret rotation must not reset them).
+    const again = await client.call("POST", "/admin/webhook", tok.operator, {});
+    expect(again.status).toBe(200);
+    expect(again.json).toMatchObject({ maxConnections: 20, allowedUpdates: ["message"], kept: ["max_connections", "allowed_updates"] });
+    const typo = await client.call("POST", "/admin/webhook", tok.operator, { allowedUpdates: ["mesage"] });
+    expect(typo.status).toBe(400);
+    expect(typo.json.error).toContain("did you mean 'message'?");
 
     const info = await client.call("GET", "/admin/webhook", tok.viewer);
     expect(info.status).toBe(200);
