@@ -134,7 +134,7 @@ describe("service accounts", () => {
     await accounts.revoke("ops");
     expect(accounts.authenticate(token)).toBeNull();
     await expect(accounts.revoke("nobody")).rejects.toThrow("no service account named 'nobody'");
-    await expect(accounts.create("ops", "admin")).rejects.toThrow("already exists");
+    await expect(accounts.create("ops", "admin")).rejects.toThrow("is the name of an account revoked at");
     await expect(accounts.create("no spaces", "admin")).rejects.toThrow("name must be");
   });
 
