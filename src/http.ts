@@ -1,11 +1,9 @@
 import { Elysia } from "elysia";
 import type { AppContext } from "./app";
 import { checkReadiness } from "./health";
-import { HttpError } from "./http-error";
+import { errorResponse as errorBody, HttpError } from "./http-error";
+import { uncappedBodyRoutes } from "./json-body";
 import { createWebhookHandler, WEBHOOK_PATH } from "./telegram/webhook";
-
-const errorBody = (status: number, error: string, headers: Record<string, string> = {}) =>
-  new Response(JSON.stringify({ ok: false, error }), { status, headers: { "content-type": "application/json", ...headers } });
 
 /** Elysia's own errors (validation, parse, not found) in the same `{ok:false, error}` shape. */
 function mapError(code: string | number, error: unknown): Response | undefined {
@@ -57,6 +55,8 @@ export function createHttpApp(
   const staleAfterMs = 15_000;
 
   let app = new Elysia()
+    // Every answer, JSON above all: a browser must never sniff one into HTML or script.
+    .headers({ "x-content-type-options": "nosniff" })
     .onError(({ code, error, set }) => {
       const res = mapError(String(code), error);
       if (res) return res;
@@ -105,5 +105,8 @@ export function createHttpApp(
       { detail: { tags: ["ops"], summary: "Prometheus metrics" } },
     );
   for (const m of modules) app = app.use(m) as typeof app;
+  // Fail at start, not under attack, when a route would read a body without the caps.
+  const uncapped = uncappedBodyRoutes(app.routes);
+  if (uncapped.length > 0) throw new Error(`routes that read a body without src/json-body.ts caps: ${uncapped.join(", ")}`);
   return app;
 }

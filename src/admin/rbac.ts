@@ -47,7 +47,9 @@ export function roleAllows(required: RequiredRole, role: Role | null): boolean {
 
 export const routeKey = (method: string, path: string) => `${method.toUpperCase()} ${path}`;
 
-export const requiredRoleOf = (method: string, path: string): RequiredRole | undefined => ROUTE_ROLES[routeKey(method, path)];
+/** HEAD is GET without the body (Elysia answers it with the GET handler), so it needs GET's role. */
+export const requiredRoleOf = (method: string, path: string): RequiredRole | undefined =>
+  ROUTE_ROLES[routeKey(method.toUpperCase() === "HEAD" ? "GET" : method, path)];
 
 const challenge = (error?: "invalid_token") => ({
   "www-authenticate": error ? `Bearer realm="tgwh", error="${error}"` : `Bearer realm="tgwh"`,

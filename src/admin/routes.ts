@@ -4,17 +4,21 @@ import { ConfigError } from "../config";
 import { createAuditLog } from "../db/audit";
 import { AccountError, createServiceAccounts } from "../db/service-accounts";
 import { HttpError } from "../http-error";
+import { cappedJson, type JsonBodyLimits } from "../json-body";
 import { createJobAdmin } from "../queue/admin-queries";
 import { enqueueNotification, type NotificationInput } from "../queue/notify";
 import { updateDedupeKey } from "../telegram/updates";
 import { createAuditor } from "./audit";
 import { createAdminDocs } from "./docs";
-import { authorize, undeclaredRoutes } from "./rbac";
+import { authorize, undeclaredRoutes, type Caller } from "./rbac";
 import * as S from "./schemas";
 import { accountView, auditView, jobView, nextCursor, queueView } from "./views";
 import { deleteWebhook, getWebhookStatus, setWebhook, TelegramCallError, webhookDeps, WebhookInputError } from "./webhook-ops";
 
 const bearer = [{ bearer: [] as string[] }];
+
+/** Admin and internal bodies are small flat objects (a notification's text is the largest part). */
+const ADMIN_BODY: JsonBodyLimits = { maxBytes: 64 * 1024, maxDepth: 4 };
 const doc = (tag: string, summary: string, description: string) => ({ tags: [tag], summary, description, security: bearer });
 
 /** ConfigError / Telegram failures / account errors → the HTTP status an operator expects. */
@@ -51,20 +55,33 @@ export function createAdminRoutes(ctx: AppContext) {
       return { jobId: res.jobId, duplicate: !res.inserted };
     });
 
+  async function authorizeRequest(request: Request, route: string): Promise<Caller> {
+    try {
+      return authorize(request.method, route, request.headers.get("authorization"), accounts.authenticate);
+    } catch (err) {
+      if (err instanceof HttpError && err.status === 403 && request.method !== "GET" && request.method !== "HEAD") {
+        const who = request.headers.get("authorization")?.replace(/^Bearer\s+/i, "") ?? "";
+        const account = accounts.authenticate(who);
+        await auditor.denied({ actor: account ? `account:${account.name}` : "unknown", action: "denied", target: `${request.method} ${route}` });
+      }
+      throw err;
+    }
+  }
+  // Once per request: a body route checks the token in its parse hook, before reading the body;
+  // the derive below then finds the answer here instead of checking (and auditing) twice.
+  const callers = new WeakMap<Request, Promise<Caller>>();
+  const callerOf = (request: Request, route: string): Promise<Caller> => {
+    let caller = callers.get(request);
+    if (!caller) callers.set(request, (caller = authorizeRequest(request, route)));
+    return caller;
+  };
+  const tokenFirst = { before: ({ request, route }: { request: Request; route: string }) => callerOf(request, route) };
+  const jsonBody = cappedJson(ADMIN_BODY, tokenFirst);
+  const optionalJsonBody = cappedJson(ADMIN_BODY, { ...tokenFirst, optional: true });
+
   const app = new Elysia({ name: "tgwh-admin" })
     .use(createAdminDocs(ctx))
-    .derive(async ({ request, route }) => {
-      try {
-        return { caller: authorize(request.method, route, request.headers.get("authorization"), accounts.authenticate) };
-      } catch (err) {
-        if (err instanceof HttpError && err.status === 403 && request.method !== "GET") {
-          const who = request.headers.get("authorization")?.replace(/^Bearer\s+/i, "") ?? "";
-          const account = accounts.authenticate(who);
-          await auditor.denied({ actor: account ? `account:${account.name}` : "unknown", action: "denied", target: `${request.method} ${route}` });
-        }
-        throw err;
-      }
-    })
+    .derive(async ({ request, route }) => ({ caller: await callerOf(request, route) }))
     .get("/admin/queue", () => queueView(ctx.stats.snapshot(), ctx.worker.status()), {
       response: S.withErrors({ 200: S.QueueView }),
       detail: doc("queue", "Queue overview", "Counts by state and kind, oldest runnable pending job's age, dead count and the worker's status. Role: viewer."),
@@ -106,6 +123,7 @@ export function createAdminRoutes(ctx: AppContext) {
           return jobView(res.job, caller.account?.role === "admin");
         }),
       {
+        parse: "none",
         params: S.IdParams,
         response: S.withErrors({ 200: S.JobView }, { 404: S.NotFound, 409: S.Conflict }),
         detail: doc("jobs", "Retry a dead job", "Moves a dead job back to pending with its attempts reset. A job of an ordered chain waits for its chain's running job first. Audited. Role: operator."),
@@ -120,6 +138,7 @@ export function createAdminRoutes(ctx: AppContext) {
           return res;
         }),
       {
+        parse: optionalJsonBody,
         body: t.Optional(S.RetryDeadBody),
         response: S.withErrors({ 200: S.RetryDeadView }),
         detail: doc("jobs", "Retry dead jobs (bounded batch)", "Retries the oldest dead jobs, at most `limit` (default 100, max 1000) per call; `remaining` says how many are left. Audited. Role: operator."),
@@ -164,6 +183,7 @@ export function createAdminRoutes(ctx: AppContext) {
       ({ body, caller }) =>
         auditor.run({ actor: caller.actor, action: "webhook.set", detail: { ...body } }, () => mapped(() => setWebhook(hooks, body ?? {}))),
       {
+        parse: optionalJsonBody,
         body: t.Optional(S.WebhookSetBody),
         response: S.withErrors({}, { 409: S.Conflict, 502: S.BadGateway }),
         detail: doc("webhook", "Set the webhook", "setWebhook to TGWH_PUBLIC_URL + /telegram/webhook with the current secret token, allowed_updates, max_connections and drop_pending_updates. Audited. Role: operator."),
@@ -176,6 +196,7 @@ export function createAdminRoutes(ctx: AppContext) {
           mapped(() => deleteWebhook(hooks, { dropPendingUpdates: query.dropPendingUpdates ?? false })),
         ),
       {
+        parse: "none",
         query: S.WebhookDeleteQuery,
         response: S.withErrors({}, { 502: S.BadGateway }),
         detail: doc("webhook", "Delete the webhook", "deleteWebhook; `dropPendingUpdates=true` also drops what Telegram still holds. Audited. Role: operator."),
@@ -188,6 +209,7 @@ export function createAdminRoutes(ctx: AppContext) {
         return notify(caller.actor, "notifications.send", body);
       },
       {
+        parse: jsonBody,
         body: S.NotificationBody,
         response: S.withErrors({ 202: S.NotificationAccepted }),
         detail: doc("notifications", "Queue a notification", "Queues sendMessage as a durable job (Telegram's send limits apply; one chat's messages go in order). `dedupeKey` makes it idempotent. Audited. Role: operator."),
@@ -200,6 +222,7 @@ export function createAdminRoutes(ctx: AppContext) {
         return notify(caller.actor, "internal.notifications.send", body);
       },
       {
+        parse: jsonBody,
         body: S.NotificationBody,
         response: S.withErrors({ 202: S.NotificationAccepted }),
         detail: doc("internal", "Queue a notification (services)", "The same as POST /admin/notifications for other services. Only role `service` may call it. Audited."),
@@ -229,6 +252,7 @@ export function createAdminRoutes(ctx: AppContext) {
           }),
         ),
       {
+        parse: jsonBody,
         body: S.AccountCreateBody,
         response: S.withErrors({ 201: S.AccountCreated }, { 409: S.Conflict }),
         detail: doc("service-accounts", "Create a service account", "Returns its bearer token this once; only a SHA-256 hash is stored. Audited. Role: admin."),
@@ -241,6 +265,7 @@ export function createAdminRoutes(ctx: AppContext) {
           mapped(async () => accountView(await accounts.revoke(params.name))),
         ),
       {
+        parse: "none",
         params: S.NameParams,
         response: S.withErrors({ 200: S.AccountView }, { 404: S.NotFound }),
         detail: doc("service-accounts", "Revoke a service account", "Its token stops working at once. Idempotent. Audited. Role: admin."),

@@ -3,6 +3,8 @@ import type { ServiceAccount } from "../db/service-accounts";
 import type { QueueSnapshot } from "../metrics";
 import type { WorkerStatus } from "../queue/worker";
 import type { AttemptError, JobRow } from "../queue/types";
+import { jsonDepthExceeds } from "../json-body";
+import { UPDATE_MAX_DEPTH } from "../telegram/updates";
 
 /** Row → response shapes of the admin API (and the CLI's --json). Pure, no secrets in any of them. */
 
@@ -19,7 +21,14 @@ function attemptErrors(raw: string | null): { attempt: number; at: string; error
   }
 }
 
+/**
+ * The payload as JSON when it parses within the depth an update may have; otherwise the stored
+ * text as it is. A row stored before the depth limit existed may nest thousands of levels, and
+ * every consumer of the parsed value (response schema, JSON.stringify, the CLI) would recurse
+ * through all of them.
+ */
 function parsedPayload(raw: string): unknown {
+  if (jsonDepthExceeds(raw, UPDATE_MAX_DEPTH)) return raw;
   try {
     return JSON.parse(raw);
   } catch {

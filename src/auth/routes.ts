@@ -4,6 +4,7 @@ import type { AppContext } from "../app";
 import { ConfigError } from "../config";
 import { createUserStore, type UserRow, type UserSighting } from "../db/users";
 import { HttpError } from "../http-error";
+import { cappedJson, type JsonBodyLimits } from "../json-body";
 import { peerAddress } from "../peer-address";
 import { notificationJob } from "../queue/notify";
 import { statusOf, type AuthResult } from "./auth-result";
@@ -16,8 +17,12 @@ import { bearerToken, createSessionIssuer, resolveSessionSecret, SessionError } 
 
 type SignInMethod = "webapp" | "widget";
 
-/** initData is a few hundred bytes; widget fields fewer. */
-const SIGN_IN_MAX_BODY = 32 * 1024;
+/**
+ * initData is a few hundred bytes (16 KiB at most, INIT_DATA_MAX_LENGTH); widget fields fewer.
+ * Both bodies are flat objects: depth 2 leaves one level so a wrongly typed field still gets the
+ * schema's message instead of the depth one.
+ */
+const SIGN_IN_BODY: JsonBodyLimits = { maxBytes: 32 * 1024, maxDepth: 2 };
 
 /** The user as the auth API shows it. */
 export function publicUser(u: UserRow) {
@@ -76,15 +81,10 @@ export function createAuthRoutes(ctx: AppContext, deps: AuthRouteDeps = {}) {
   }
 
   /**
-   * Runs as the sign-in routes' `parse` hook, before the body is read: an oversized body or a
-   * client over its per-IP budget costs no parsing and no crypto. Returning nothing lets
-   * Elysia's JSON parser run next.
+   * The sign-in routes' body reader: a client over its per-IP budget costs no read, no parse and
+   * no crypto; then the capped read (src/json-body.ts).
    */
-  async function beforeBody({ request }: { request: Request }): Promise<void> {
-    const length = Number(request.headers.get("content-length") ?? 0);
-    if (length > SIGN_IN_MAX_BODY) throw new HttpError(413, `request body over ${SIGN_IN_MAX_BODY} bytes; send only the sign-in fields`);
-    await limit(ipLimiter, "ip", clientIp(request));
-  }
+  const signInBody = cappedJson(SIGN_IN_BODY, { before: ({ request }: { request: Request }) => limit(ipLimiter, "ip", clientIp(request)) });
 
   async function signIn(method: SignInMethod, request: Request, validate: (botToken: string) => AuthResult<UserSighting>) {
     const ip = clientIp(request);
@@ -145,7 +145,7 @@ export function createAuthRoutes(ctx: AppContext, deps: AuthRouteDeps = {}) {
           };
         }),
       {
-        parse: beforeBody,
+        parse: signInBody,
         body: t.Object({ initData: t.String({ maxLength: INIT_DATA_MAX_LENGTH, description: "Telegram.WebApp.initData, unchanged" }) }),
         detail: {
           tags: ["auth"],
@@ -164,7 +164,7 @@ export function createAuthRoutes(ctx: AppContext, deps: AuthRouteDeps = {}) {
           return { ok: true, value: { telegramId: u.id, firstName: u.first_name, lastName: u.last_name ?? null, username: u.username ?? null, photoUrl: u.photo_url } };
         }),
       {
-        parse: beforeBody,
+        parse: signInBody,
         body: t.Record(t.String(), t.Union([t.String({ maxLength: 1024 }), t.Number(), t.Boolean()]), {
           description: "Every field the Login Widget gave the page (id, first_name, …, auth_date, hash), unchanged",
         }),

@@ -4,6 +4,8 @@ import { devBanner, resolveDevSecrets, startDevBotApiIfNeeded } from "../dev/san
 import { createHttpApp, createWebhookFor } from "../http";
 import { WEBHOOK_PATH } from "../telegram/webhook";
 import { createLogger } from "../log";
+import { errorResponse } from "../http-error";
+import { guardedRoutes, refuseUnseen } from "../path-guard";
 import { limitsStartupWarnings } from "../limits/create-limits";
 import { notePeerAddress } from "../peer-address";
 import { routeModules } from "../routes";
@@ -35,16 +37,22 @@ export async function serve(baseCfg: Config): Promise<number> {
     hostname: cfg.listen.hostname,
     port: cfg.listen.port,
     maxRequestBodySize: MAX_REQUEST_BODY,
-    // The hot path skips Elysia's router and hooks (see docs/performance.md): the same handler
-    // function, so the same answers; Elysia still serves other methods on this path and all routes.
-    routes: { [WEBHOOK_PATH]: { POST: handleWebhook } },
-    fetch: (req, srv) => {
-      notePeerAddress(req, srv.requestIP(req)?.address);
-      return app.fetch(req);
+    routes: {
+      // Every raw path is checked before Elysia routes it (path-guard.ts: `\`, dot segments).
+      ...guardedRoutes((req, srv) => {
+        notePeerAddress(req, srv.requestIP(req)?.address);
+        return app.fetch(req);
+      }),
+      // The hot path skips Elysia's router and hooks (see docs/performance.md): the same handler
+      // function, so the same answers; Elysia still serves other methods on this path. An exact
+      // route only matches the plain raw path, so it needs no check.
+      [WEBHOOK_PATH]: { POST: handleWebhook },
     },
+    // The routes above take every path; what reaches here has a raw form nobody checked.
+    fetch: refuseUnseen,
     error: (err) => {
       log.error({ err }, "request failed before routing");
-      return new Response(JSON.stringify({ ok: false, error: "internal error" }), { status: 500 });
+      return errorResponse(500, "internal error");
     },
   });
   const baseUrl = `http://${cfg.listen.hostname.includes(":") ? `[${cfg.listen.hostname}]` : cfg.listen.hostname}:${server.port}`;

@@ -1,4 +1,14 @@
 /** Validation and routing facts of an incoming update. Pure functions, tested alone. */
+import { jsonDepthExceeds, tooDeep } from "../json-body";
+
+/**
+ * How deep an update may nest. The deepest real updates are around 11 levels: a callback query's
+ * message → its reply_to_message → pinned_message → poll → options → text_entities → entity →
+ * user, or an inline keyboard's button objects inside two arrays. 64 leaves room for what
+ * Telegram adds over the years and is still far below what strains a recursive walk (JSON.stringify,
+ * schema checks, the admin views): the attack that stalled the service used 16,000 levels.
+ */
+export const UPDATE_MAX_DEPTH = 64;
 
 export type ParsedUpdate =
   | { ok: true; updateId: number; orderKey: string | null; type: string | null }
@@ -42,6 +52,7 @@ export function orderKeyOf(update: Obj): { orderKey: string | null; type: string
 
 /** Checks the body is an update Telegram could have sent: a JSON object with a usable update_id. */
 export function parseUpdate(text: string): ParsedUpdate {
+  if (jsonDepthExceeds(text, UPDATE_MAX_DEPTH)) return { ok: false, message: tooDeep(UPDATE_MAX_DEPTH) };
   let value: unknown;
   try {
     value = JSON.parse(text);

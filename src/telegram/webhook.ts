@@ -1,4 +1,6 @@
 import { randomUUID } from "node:crypto";
+import { HttpError, jsonResponse } from "../http-error";
+import { mediaType, readBodyText } from "../json-body";
 import type { Logger } from "../log";
 import type { Metrics, WebhookOutcome } from "../metrics";
 import type { EnqueueResult, NewJob } from "../queue/types";
@@ -25,49 +27,7 @@ export interface WebhookDeps {
   load?: Pick<IngressLoad, "enter" | "leave">;
 }
 
-class BodyTooLarge extends Error {}
-class NotUtf8 extends Error {}
-
-/**
- * JSON must be UTF-8 (RFC 8259). A lenient decode would store U+FFFD in place of the bad bytes: an
- * update Telegram never sent (found by the fuzz test). ignoreBOM keeps a BOM, so JSON.parse rejects it.
- */
-const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-
-/** Reads the body, giving up as soon as it passes `limit` bytes instead of buffering it all. */
-async function readLimited(req: Request, limit: number): Promise<string> {
-  const declared = req.headers.get("content-length");
-  if (declared !== null && Number(declared) > limit) throw new BodyTooLarge();
-  // Telegram always sends Content-Length: then the body is known to fit, and Bun's native
-  // text() is far cheaper than pulling the stream chunk by chunk in JS (the hot path).
-  if (declared !== null && /^\d+$/.test(declared)) return decodeUtf8(await req.arrayBuffer());
-  if (!req.body) return "";
-  const reader = req.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel().catch(() => {});
-      throw new BodyTooLarge();
-    }
-    chunks.push(value);
-  }
-  return decodeUtf8(Buffer.concat(chunks, size));
-}
-
-function decodeUtf8(bytes: ArrayBuffer | Uint8Array): string {
-  try {
-    return UTF8.decode(bytes);
-  } catch {
-    throw new NotUtf8();
-  }
-}
-
-const json = (status: number, body: Record<string, unknown>, headers: Record<string, string> = {}) =>
-  new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } });
+const json = jsonResponse;
 
 /**
  * POST /telegram/webhook. Checks in the order that leaks least: secret, media type, size, JSON.
@@ -102,19 +62,15 @@ export function createWebhookHandler(deps: WebhookDeps) {
     if (!secretMatches(req.headers.get("x-telegram-bot-api-secret-token"), deps.acceptedSecrets())) {
       return answer("unauthorized", json(401, { ok: false, error: "missing or wrong X-Telegram-Bot-Api-Secret-Token header" }));
     }
-    const type = (req.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
-    if (type !== "application/json") {
+    if (mediaType(req.headers.get("content-type")) !== "application/json") {
       return answer("unsupported_media_type", json(415, { ok: false, error: "Content-Type must be application/json" }));
     }
     let text: string;
     try {
-      text = await readLimited(req, MAX_UPDATE_BYTES);
+      text = await readBodyText(req, MAX_UPDATE_BYTES);
     } catch (err) {
-      if (err instanceof BodyTooLarge) {
-        return answer("too_large", json(413, { ok: false, error: `body exceeds ${MAX_UPDATE_BYTES} bytes` }));
-      }
-      if (err instanceof NotUtf8) return answer("bad_request", json(400, { ok: false, error: "body is not valid UTF-8; JSON must be UTF-8 encoded" }));
-      return answer("bad_request", json(400, { ok: false, error: "could not read the request body" }));
+      const { status, message } = err instanceof HttpError ? err : { status: 400, message: "could not read the request body" };
+      return answer(status === 413 ? "too_large" : "bad_request", json(status, { ok: false, error: message }));
     }
     const parsed = parseUpdate(text);
     if (!parsed.ok) return answer("bad_request", json(400, { ok: false, error: parsed.message }));

@@ -122,7 +122,7 @@ describe("POST /auth/telegram/webapp", () => {
     await expectError(await post("/auth/telegram/webapp", { initData: 42 }, ip), 400, /initData/);
     await expectError(await post("/auth/telegram/webapp", "{not json", ip, true), 400, /JSON/);
     await expectError(await post("/auth/telegram/webapp", { initData: "" }, ip), 400, /empty/);
-    await expectError(await post("/auth/telegram/webapp", { initData: "x".repeat(40_000) }, ip), 413, /over 32768 bytes/);
+    await expectError(await post("/auth/telegram/webapp", { initData: "x".repeat(40_000) }, ip), 413, /exceeds 32768 bytes/);
     const noHash = initDataFor(ghost).replace(/&hash=[0-9a-f]+/, "");
     await expectError(await post("/auth/telegram/webapp", { initData: noHash }, ip), 400, /no hash/);
     expect(userRow(ghost.id)).toBeNull();
