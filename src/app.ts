@@ -1,13 +1,13 @@
 import type { Bot } from "grammy";
 import { randomBytes } from "node:crypto";
-import type { Config } from "./config";
+import { secretsOf, type Config } from "./config";
 import { withCheckpointThread } from "./db/checkpointer";
 import { openDb, type Db } from "./db/client";
 import { createSettings, type Settings } from "./db/settings";
 import { createWriter, type Writer } from "./db/writer";
 import { takeOverWalSync } from "./db/wal-sync";
 import { createIngressLoad, type IngressLoad } from "./telegram/ingress-load";
-import type { Logger } from "./log";
+import { createScrubber, type Logger, type Scrub } from "./log";
 import { createMetrics, type Metrics } from "./metrics";
 import { createPruner, retentionCutoff } from "./queue/retention";
 import { createQueueStats, type QueueStats } from "./queue/stats";
@@ -44,6 +44,8 @@ export interface AppContext {
   instance: string;
   /** Webhook requests in flight; the worker yields slots to a burst (telegram/ingress-load.ts). */
   ingress: IngressLoad;
+  /** Removes every configured secret from a text that is stored or answered (log.ts). */
+  scrub: Scrub;
 }
 
 /** Counts every newly stored job by kind, whoever enqueued it (webhook, notifications, CLI). */
@@ -101,6 +103,7 @@ export function createAppContext(cfg: Config, log: Logger, clock: () => number =
   );
   const owner = `${instance}/${process.pid}-${randomBytes(3).toString("hex")}`;
 
+  const scrub = createScrubber(secretsOf(cfg));
   const botRef: { current: Bot | null } = { current: null };
   const ingress = createIngressLoad();
   const worker = createWorker({
@@ -110,6 +113,7 @@ export function createAppContext(cfg: Config, log: Logger, clock: () => number =
       return botRef.current;
     }),
     concurrency: cfg.workerConcurrency,
+    scrub,
     yieldToIngress: () => ingress.saturated(),
     leaseMs: cfg.leaseSeconds * 1000,
     owner,
@@ -135,7 +139,7 @@ export function createAppContext(cfg: Config, log: Logger, clock: () => number =
   });
 
   return {
-    cfg, log, db, writer, store, stats, settings, metrics, limits, worker, clock, owner, instance, botRef, ingress,
+    cfg, log, db, writer, store, stats, settings, metrics, limits, worker, clock, owner, instance, botRef, ingress, scrub,
     acceptedSecrets: () => [cfg.webhookSecret, cfg.webhookSecretOld].filter((s): s is string => !!s),
   };
 }

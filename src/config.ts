@@ -49,6 +49,8 @@ export interface Config {
 type Env = Record<string, string | undefined>;
 
 const SECRET_RE = /^[A-Za-z0-9_-]{1,256}$/;
+/** The longest session lifetime TGWH_SESSION_TTL allows (90 days); session.ts refuses a later exp. */
+export const SESSION_TTL_MAX = 90 * 86400;
 const TOKEN_RE = /^\d{1,20}:[A-Za-z0-9_-]{20,100}$/;
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
 
@@ -196,7 +198,7 @@ export function loadConfig(env: Env = process.env): Config {
     sendPerSecond: int(env, "TGWH_SEND_PER_SECOND", 30, 0, 100000),
     initDataMaxAge: int(env, "TGWH_INIT_DATA_MAX_AGE", 3600, 0, 365 * 86400),
     sessionSecret,
-    sessionTtl: int(env, "TGWH_SESSION_TTL", 86400, 60, 90 * 86400),
+    sessionTtl: int(env, "TGWH_SESSION_TTL", 86400, 60, SESSION_TTL_MAX),
     loginNotify: flag(env, "TGWH_LOGIN_NOTIFY"),
     logLevel,
     dev,

@@ -1,8 +1,8 @@
 import type { AuditLog } from "../db/audit";
-import type { Logger } from "../log";
+import type { Logger, Scrub } from "../log";
 
-/** Shortens an error for the audit row: the message only (messages never hold secrets). */
-const resultOf = (err: unknown) => `error: ${String((err as Error)?.message ?? err).slice(0, 300)}`;
+/** The audit row's text for a failure: the message only, scrubbed, then shortened. */
+const resultOf = (err: unknown, scrub: Scrub) => `error: ${scrub(String((err as Error)?.message ?? err)).slice(0, 300)}`;
 
 export interface AuditAction {
   actor: string;
@@ -17,7 +17,7 @@ export interface AuditAction {
  * row with its result (`ok` or `error: …`), also when it fails. A failed audit write is logged and
  * fails the call, so nothing mutates without a trace.
  */
-export function createAuditor(audit: AuditLog, log: Pick<Logger, "error">) {
+export function createAuditor(audit: AuditLog, log: Pick<Logger, "error">, scrub: Scrub) {
   async function write(a: AuditAction, result: string): Promise<void> {
     try {
       await audit.record({
@@ -38,7 +38,7 @@ export function createAuditor(audit: AuditLog, log: Pick<Logger, "error">) {
       try {
         value = await fn();
       } catch (err) {
-        await write(a, resultOf(err)).catch(() => {});
+        await write(a, resultOf(err, scrub)).catch(() => {});
         throw err;
       }
       await write(a, "ok");

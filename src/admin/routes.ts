@@ -45,7 +45,7 @@ async function mapped<T>(fn: () => Promise<T>): Promise<T> {
 export function createAdminRoutes(ctx: AppContext) {
   const accounts = createServiceAccounts(ctx.db.sqlite, ctx.writer, ctx.clock);
   const auditLog = createAuditLog(ctx.db.sqlite, ctx.writer, ctx.clock);
-  const auditor = createAuditor(auditLog, ctx.log);
+  const auditor = createAuditor(auditLog, ctx.log, ctx.scrub);
   const jobs = createJobAdmin(ctx.db.sqlite, ctx.writer, ctx.clock);
   const hooks = webhookDeps(ctx.cfg);
 

@@ -1,6 +1,7 @@
 import { Api, GrammyError } from "grammy";
 import type { WebhookInfo } from "grammy/types";
-import { ConfigError } from "../config";
+import { ConfigError, secretsOf, type Config } from "../config";
+import { createScrubber, type Scrub } from "../log";
 import { unknownUpdateTypes } from "../telegram/update-types";
 import { WEBHOOK_PATH } from "../telegram/webhook";
 
@@ -11,6 +12,8 @@ export interface WebhookOpsDeps {
   publicUrl: string | null;
   telegramApi: string;
   timeoutSeconds?: number;
+  /** Removes every configured secret from Telegram's error text (it may echo the request). */
+  scrub: Scrub;
 }
 
 export interface SetWebhookOptions {
@@ -71,7 +74,7 @@ export function settingsToSend(opts: SetWebhookOptions, current: { url: string; 
   return { maxConnections, allowedUpdates, kept };
 }
 
-/** Telegram answered with an error or could not be reached. The message never holds the token. */
+/** Telegram answered with an error or could not be reached. The message is scrubbed of every secret. */
 export class TelegramCallError extends Error {
   constructor(
     message: string,
@@ -103,17 +106,16 @@ export function expectedWebhookUrl(publicUrl: string | null): string | null {
   return publicUrl ? `${publicUrl.replace(/\/+$/, "")}${WEBHOOK_PATH}` : null;
 }
 
-function api(deps: WebhookOpsDeps): { api: Api; token: string } {
+function api(deps: WebhookOpsDeps): { api: Api; scrub: Scrub } {
   if (!deps.botToken) throw new ConfigError("TGWH_BOT_TOKEN", "is not set; the webhook is managed with the bot's token");
-  return { api: new Api(deps.botToken, { apiRoot: deps.telegramApi, timeoutSeconds: deps.timeoutSeconds ?? 15 }), token: deps.botToken };
+  return { api: new Api(deps.botToken, { apiRoot: deps.telegramApi, timeoutSeconds: deps.timeoutSeconds ?? 15 }), scrub: deps.scrub };
 }
 
-/** Runs one Bot API call and turns its failure into a TelegramCallError with the token scrubbed. */
-async function call<T>(method: string, token: string, fn: () => Promise<T>): Promise<T> {
+/** Runs one Bot API call and turns its failure into a TelegramCallError with every secret scrubbed. */
+async function call<T>(method: string, scrub: Scrub, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    const scrub = (s: string) => s.split(token).join("[bot token]");
     if (err instanceof GrammyError) {
       throw new TelegramCallError(`Telegram refused ${method} (${err.error_code}): ${scrub(err.description)}`, err.error_code);
     }
@@ -130,15 +132,16 @@ export function toWebhookInfo(info: WebhookInfo): TelegramWebhookInfo {
     allowedUpdates: info.allowed_updates ?? null,
     ipAddress: info.ip_address ?? null,
     lastErrorDate: isoFromUnix(info.last_error_date),
-    lastErrorMessage: info.last_error_message ?? null,
+    lastErrorMessage: info.last_error_message ?? null, // scrubbed by getWebhookStatus
     lastSynchronizationErrorDate: isoFromUnix(info.last_synchronization_error_date),
   };
 }
 
 /** getWebhookInfo, with whether Telegram points at the URL this configuration expects. */
 export async function getWebhookStatus(deps: WebhookOpsDeps): Promise<{ telegram: TelegramWebhookInfo; expectedUrl: string | null; urlMatches: boolean }> {
-  const { api: a, token } = api(deps);
-  const info = toWebhookInfo(await call("getWebhookInfo", token, () => a.getWebhookInfo()));
+  const { api: a, scrub } = api(deps);
+  const info = toWebhookInfo(await call("getWebhookInfo", scrub, () => a.getWebhookInfo()));
+  if (info.lastErrorMessage) info.lastErrorMessage = scrub(info.lastErrorMessage);
   const expectedUrl = expectedWebhookUrl(deps.publicUrl);
   return { telegram: info, expectedUrl, urlMatches: expectedUrl !== null && info.url === expectedUrl };
 }
@@ -155,10 +158,10 @@ export async function setWebhook(deps: WebhookOpsDeps, opts: SetWebhookOptions =
   if (!deps.webhookSecret) throw new ConfigError("TGWH_WEBHOOK_SECRET", "is not set; Telegram must send it with every update");
   validateSetOptions(opts);
   const dropPendingUpdates = opts.dropPendingUpdates ?? false;
-  const { api: a, token } = api(deps);
-  const current = toWebhookInfo(await call("getWebhookInfo", token, () => a.getWebhookInfo()));
+  const { api: a, scrub } = api(deps);
+  const current = toWebhookInfo(await call("getWebhookInfo", scrub, () => a.getWebhookInfo()));
   const { maxConnections, allowedUpdates, kept } = settingsToSend(opts, current);
-  await call("setWebhook", token, () =>
+  await call("setWebhook", scrub, () =>
     a.setWebhook(url, {
       secret_token: deps.webhookSecret!,
       ...(allowedUpdates ? { allowed_updates: allowedUpdates as never } : {}),
@@ -171,16 +174,17 @@ export async function setWebhook(deps: WebhookOpsDeps, opts: SetWebhookOptions =
 
 /** deleteWebhook (optionally dropping what Telegram still holds for us). */
 export async function deleteWebhook(deps: WebhookOpsDeps, opts: { dropPendingUpdates?: boolean } = {}) {
-  const { api: a, token } = api(deps);
+  const { api: a, scrub } = api(deps);
   const dropPendingUpdates = opts.dropPendingUpdates ?? false;
-  await call("deleteWebhook", token, () => a.deleteWebhook({ drop_pending_updates: dropPendingUpdates }));
+  await call("deleteWebhook", scrub, () => a.deleteWebhook({ drop_pending_updates: dropPendingUpdates }));
   return { deleted: true as const, dropPendingUpdates };
 }
 
 /** The deps from a loaded config. */
-export const webhookDeps = (cfg: { botToken: string | null; webhookSecret: string | null; publicUrl: string | null; telegramApi: string }): WebhookOpsDeps => ({
+export const webhookDeps = (cfg: Config): WebhookOpsDeps => ({
   botToken: cfg.botToken,
   webhookSecret: cfg.webhookSecret,
   publicUrl: cfg.publicUrl,
   telegramApi: cfg.telegramApi,
+  scrub: createScrubber(secretsOf(cfg)),
 });

@@ -32,3 +32,13 @@ export function checkAuthDate(authDate: number, maxAgeSeconds: number, now: numb
   }
   return null;
 }
+
+/**
+ * A Telegram user id as text (a session's `sub`, a widget's `id`): digits only, no sign, space, exponent or leading zero,
+ * and a safe integer (a larger one would silently become another id). Null otherwise. Pure.
+ */
+export function telegramIdOf(sub: unknown): number | null {
+  if (typeof sub !== "string" || !/^[1-9][0-9]{0,15}$/.test(sub)) return null;
+  const id = Number(sub);
+  return Number.isSafeInteger(id) ? id : null;
+}

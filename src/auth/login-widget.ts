@@ -1,5 +1,5 @@
 import { createHash, createHmac } from "node:crypto";
-import { checkAuthDate, failure, type AuthResult } from "./auth-result";
+import { checkAuthDate, failure, telegramIdOf, type AuthResult } from "./auth-result";
 import { dataCheckString, hexDigestEquals, type FreshnessOptions } from "./init-data";
 
 /**
@@ -44,7 +44,8 @@ export function validateWidgetLogin(received: Record<string, unknown>, botToken:
   }
   const hash = fields.hash;
   if (!hash) return failure("missing_hash", "widget data has no hash field; send every field the widget gave, unchanged");
-  if (!fields.id || !/^\d{1,16}$/.test(fields.id)) return failure("malformed", "widget field 'id' must be the user's numeric Telegram id");
+  const id = telegramIdOf(fields.id);
+  if (id === null) return failure("malformed", "widget field 'id' must be the user's numeric Telegram id (digits, at most 2^53 - 1)");
   if (!fields.first_name) return failure("malformed", "widget field 'first_name' is missing");
   if (!fields.auth_date || !/^\d{1,12}$/.test(fields.auth_date)) return failure("malformed", "widget field 'auth_date' must be a unix time in seconds");
   const expected = signWidget(dataCheckString(fields, ["hash"]), botToken);
@@ -54,7 +55,7 @@ export function validateWidgetLogin(received: Record<string, unknown>, botToken:
   const authDate = Number(fields.auth_date);
   const fresh = checkAuthDate(authDate, opts.maxAgeSeconds, opts.now, "widget login");
   if (fresh) return fresh;
-  const user: WidgetUser = { id: Number(fields.id), first_name: fields.first_name };
+  const user: WidgetUser = { id, first_name: fields.first_name };
   if (fields.last_name) user.last_name = fields.last_name;
   if (fields.username) user.username = fields.username;
   if (fields.photo_url) user.photo_url = fields.photo_url;

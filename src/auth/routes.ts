@@ -58,7 +58,11 @@ export interface AuthRouteDeps {
 export function createAuthRoutes(ctx: AppContext, deps: AuthRouteDeps = {}) {
   const { cfg, metrics, clock } = ctx;
   const log = ctx.log.child({ component: "auth" });
-  const sessions = createSessionIssuer({ secret: resolveSessionSecret(cfg.sessionSecret, ctx.settings), ttlSeconds: cfg.sessionTtl, clock });
+  const sessionSecret = resolveSessionSecret(cfg.sessionSecret, ctx.settings);
+  if (sessionSecret.deletedGenerated) {
+    log.warn("TGWH_SESSION_SECRET is configured: deleted the generated session key from the database; sessions it signed no longer verify");
+  }
+  const sessions = createSessionIssuer({ secret: sessionSecret.secret, ttlSeconds: cfg.sessionTtl, clock });
   const users = createUserStore(ctx.db.sqlite, ctx.writer);
   const ipLimiter = deps.ipLimiter ?? ctx.limits.authIp;
   const userLimiter = deps.userLimiter ?? ctx.limits.authUser;

@@ -1,5 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { errors, jwtVerify, SignJWT } from "jose";
+import { SESSION_TTL_MAX } from "../config";
+import { telegramIdOf } from "./auth-result";
 
 /**
  * Session tokens: HS256 JWTs with `sub` = the Telegram user id. Stateless: the secret is the
@@ -26,12 +28,25 @@ export class SessionError extends Error {
   override name = "SessionError";
 }
 
+export interface SessionSecret {
+  secret: string;
+  /** A generated key was found in the database and deleted, because a secret is configured now. */
+  deletedGenerated: boolean;
+}
+
 /**
- * The configured secret, else the one generated on first start and kept in the database
- * (getOrCreate: two processes starting together agree on one).
+ * The configured secret (TGWH_SESSION_SECRET or the credential `session_secret`), else the one
+ * generated on first start and kept in the database (getOrCreate: two processes starting
+ * together agree on one). Once a secret is configured the generated key is deleted: left in
+ * the table it would sit in every backup, able to mint sessions, and would come back into use
+ * (reviving its old tokens) if the configured secret were ever removed.
  */
-export function resolveSessionSecret(configured: string | null, settings: { getOrCreate(key: string, make: () => string): string }): string {
-  return configured ?? settings.getOrCreate(SESSION_SECRET_SETTING, () => randomBytes(48).toString("base64url"));
+export function resolveSessionSecret(
+  configured: string | null,
+  settings: { getOrCreate(key: string, make: () => string): string; delete(key: string): boolean },
+): SessionSecret {
+  if (configured !== null) return { secret: configured, deletedGenerated: settings.delete(SESSION_SECRET_SETTING) };
+  return { secret: settings.getOrCreate(SESSION_SECRET_SETTING, () => randomBytes(48).toString("base64url")), deletedGenerated: false };
 }
 
 export function createSessionIssuer(opts: { secret: string; ttlSeconds: number; clock: () => number }): SessionIssuer {
@@ -59,9 +74,14 @@ export function createSessionIssuer(opts: { secret: string; ttlSeconds: number; 
           audience: AUDIENCE,
           currentDate: new Date(opts.clock()),
         });
-        const id = Number(payload.sub);
-        if (!payload.sub || !Number.isSafeInteger(id) || typeof payload.exp !== "number") throw new SessionError("session token has no valid subject");
-        return { telegramId: id, expiresAt: payload.exp };
+        const telegramId = telegramIdOf(payload.sub);
+        if (telegramId === null) throw new SessionError("session token has no valid subject");
+        const exp = payload.exp;
+        // jose checked exp is a number in the future; a far-future or fractional one is still not ours.
+        if (typeof exp !== "number" || !Number.isSafeInteger(exp) || exp > Math.floor(opts.clock() / 1000) + SESSION_TTL_MAX + 60) {
+          throw new SessionError("session token has no valid expiry; sign in again");
+        }
+        return { telegramId, expiresAt: exp };
       } catch (err) {
         if (err instanceof SessionError) throw err;
         if (err instanceof errors.JWTExpired) throw new SessionError("session token expired; sign in again");

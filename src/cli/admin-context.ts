@@ -1,6 +1,7 @@
 import { userInfo } from "node:os";
 import { createAuditor, type Auditor } from "../admin/audit";
-import { loadConfig, type Config } from "../config";
+import { loadConfig, secretsOf, type Config } from "../config";
+import { createScrubber } from "../log";
 import { createAuditLog } from "../db/audit";
 import { openDb, type Db } from "../db/client";
 import { createServiceAccounts, type ServiceAccounts } from "../db/service-accounts";
@@ -48,7 +49,7 @@ export function openCliAdmin(env: Record<string, string | undefined>): CliAdmin 
     writer,
     accounts: createServiceAccounts(db.sqlite, writer),
     jobs: createJobAdmin(db.sqlite, writer),
-    auditor: createAuditor(createAuditLog(db.sqlite, writer), errorLog as never),
+    auditor: createAuditor(createAuditLog(db.sqlite, writer), errorLog as never, createScrubber(secretsOf(cfg))),
     actor,
     close: () => {
       writer.flush();

@@ -1,7 +1,8 @@
 import { existsSync, readdirSync, statSync, statfsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { getWebhookStatus, webhookDeps } from "../admin/webhook-ops";
-import { ConfigError, loadConfig, type Config } from "../config";
+import { ConfigError, loadConfig, secretsOf, type Config } from "../config";
+import { createScrubber } from "../log";
 import { openDb } from "../db/client";
 import { embeddedMigrations } from "../db/migrations";
 import { migrationStatus } from "../db/migrate";
@@ -89,7 +90,7 @@ async function checkService(cfg: Config, timeoutMs: number): Promise<CheckResult
 /** getMe over plain fetch, so the Date header is at hand for the clock check. */
 async function checkTelegram(cfg: Config, timeoutMs: number): Promise<CheckResult[]> {
   const token = cfg.botToken!;
-  const scrub = (s: string) => s.split(token).join("[bot token]");
+  const scrub = createScrubber(secretsOf(cfg));
   const started = Date.now();
   let res: Response;
   try {

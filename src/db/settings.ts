@@ -9,9 +9,12 @@ export function createSettings(sqlite: Database, clock: () => number = Date.now)
   const putIfAbsent = sqlite.prepare<unknown, [string, string, number]>(
     "INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO NOTHING",
   );
+  const del = sqlite.prepare<unknown, [string]>("DELETE FROM settings WHERE key = ?");
   return {
     get: (key: string): string | null => get.get(key)?.value ?? null,
     set: (key: string, value: string): void => void put.run(key, value, clock()),
+    /** Removes the key; true when there was one. */
+    delete: (key: string): boolean => del.run(key).changes > 0,
     /** Stores value unless the key exists, then returns what is stored: two processes agree. */
     getOrCreate(key: string, make: () => string): string {
       putIfAbsent.run(key, make(), clock());

@@ -42,6 +42,8 @@ export interface WorkerDeps {
   /** Longest sleep between claim rounds when nothing wakes the worker. */
   pollMs?: number;
   clock?: () => number;
+  /** Removes secrets from an error text before it is stored (last_error, errors) or shown (status). */
+  scrub?: (text: string) => string;
 }
 
 export interface WorkerStatus {
@@ -80,6 +82,7 @@ export function createWorker(deps: WorkerDeps): Worker {
   const clock = deps.clock ?? Date.now;
   const pollMs = deps.pollMs ?? 1000;
   const backoff = deps.backoff ?? DEFAULT_BACKOFF;
+  const scrub = deps.scrub ?? ((text: string) => text);
   const inFlight = new Map<number, { job: JobRow; done: Promise<void> }>();
   /** Slots taken: jobs whose handler is still running (a job waiting only for its finish to be durable frees its slot). */
   let busy = 0;
@@ -171,7 +174,7 @@ export function createWorker(deps: WorkerDeps): Worker {
       for (const job of jobs) runJob(job);
       if (free > 0 && jobs.length === free) again = true;
     } catch (err) {
-      lastError = errorMessage(err);
+      lastError = scrub(errorMessage(err));
       deps.log.error({ err }, "claiming jobs failed; retrying at the next poll");
     } finally {
       claimRounds.delete(round);
@@ -195,7 +198,10 @@ export function createWorker(deps: WorkerDeps): Worker {
       } catch (e) {
         err = e ?? new Error("handler threw an empty value");
       }
-      const { finish, outcome } = decideFinish(job, err, clock(), backoff);
+      const decided = decideFinish(job, err, clock(), backoff);
+      const outcome = decided.outcome;
+      // A Bot API error may echo the request, token included: scrubbed before it is stored.
+      const finish = decided.finish.error ? { ...decided.finish, error: scrub(decided.finish.error) } : decided.finish;
       const seconds = (performance.now() - started) / 1000;
       const recorded = deps.store.finish({ id: job.id, owner: deps.owner, orderKey: job.orderKey, attempts: job.attempts, errors: job.errors }, finish);
       // The slot is free once the outcome is queued: the next claim joins the same commit as this

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { SignJWT } from "jose";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { jwtVerify, SignJWT } from "jose";
 import { startFakeBotApi, type FakeBotApi } from "../support/fake-bot-api";
 import { nowSeconds, signInitData, signWidgetFields, tamperHash, webAppUserJson } from "../support/telegram-auth";
 import { startTgwh, TEST_BOT_TOKEN, waitFor, type TgwhProcess } from "../support/tgwh";
@@ -163,6 +165,9 @@ describe("POST /auth/telegram/widget", () => {
     expect((await me(body.token)).status).toBe(200);
     const stale = signWidgetFields({ ...grace, auth_date: nowSeconds() - 4000 }, TEST_BOT_TOKEN);
     await expectError(await post("/auth/telegram/widget", stale, ip), 401, /old/);
+    // Past 2^53 the id would round to another user's: refused even though Telegram's hash holds.
+    const huge = signWidgetFields({ ...grace, id: "9007199254740993", auth_date: nowSeconds() }, TEST_BOT_TOKEN);
+    await expectError(await post("/auth/telegram/widget", huge, ip), 400, /numeric Telegram id/);
   }, E2E_TEST_TIMEOUT);
 });
 
@@ -180,6 +185,14 @@ describe("GET /auth/me", () => {
     await expectError(await me(await jwt(nowSeconds() + 600, new TextEncoder().encode(`${SESSION_SECRET}-other`))), 401, /not valid/);
     // A well-formed token signed with the service's secret is accepted (the user exists).
     expect((await me(await jwt(nowSeconds() + 600))).status).toBe(200);
+  }, E2E_TEST_TIMEOUT);
+
+  test("a signed token with a lenient sub or an absurd exp → 401, never 500 or another user", async () => {
+    const signed = (sub: string, exp: number) =>
+      new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject(sub).setIssuer("tgwh").setAudience("tgwh-session").setExpirationTime(exp).sign(key);
+    // "0x54AFB1" and " 5550001 " are 5550001 to Number(): the user that exists.
+    for (const sub of ["0x54AFB1", " 5550001 ", "5550001.0", "05550001"]) await expectError(await me(await signed(sub, nowSeconds() + 600)), 401, /subject/);
+    await expectError(await me(await signed("5550001", 1e20)), 401, /expiry/);
   }, E2E_TEST_TIMEOUT);
 });
 
@@ -234,6 +247,61 @@ describe("generated session secret", () => {
       expect((await fetch(`${second.url}/auth/me`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
     } finally {
       await second.stop();
+    }
+  }, E2E_TEST_TIMEOUT);
+});
+
+describe("configured session secret", () => {
+  test("the systemd credential session_secret is used and deletes the generated key; removing it later does not revive old tokens", async () => {
+    const generated = { TGWH_TELEGRAM_API: api.url, TGWH_SESSION_SECRET: undefined };
+    const first = await startTgwh({ env: generated });
+    const signIn = async (url: string, id: number) => {
+      const res = await post0(url, { initData: initDataFor({ id, first_name: "Kim" }) });
+      expect(res.status).toBe(200);
+      return ((await res.json()) as { token: string }).token;
+    };
+    const meAt = (url: string, token: string) => fetch(`${url}/auth/me`, { headers: { authorization: `Bearer ${token}` } });
+    const storedKey = () => {
+      const db = new Database(first.dbPath, { readonly: true });
+      try {
+        return (db.query("SELECT value FROM settings WHERE key = 'auth.session_secret'").get() as { value: string } | null)?.value ?? null;
+      } finally {
+        db.close();
+      }
+    };
+    let old = "";
+    try {
+      old = await signIn(first.url, 5550010);
+    } finally {
+      await first.stop();
+    }
+    expect(storedKey()).not.toBeNull();
+
+    // As the installed unit runs it: LoadCredential=session_secret puts the file in $CREDENTIALS_DIRECTORY.
+    const creds = join(first.dir, "credentials");
+    mkdirSync(creds, { mode: 0o700 });
+    writeFileSync(join(creds, "session_secret"), `${SESSION_SECRET}\n`, { mode: 0o600 });
+    const configured = await startTgwh({ env: { ...generated, CREDENTIALS_DIRECTORY: creds }, dir: first.dir, dbPath: first.dbPath });
+    try {
+      expect(storedKey()).toBeNull();
+      expect((await meAt(configured.url, old)).status).toBe(401);
+      const fresh = await signIn(configured.url, 5550011);
+      expect((await meAt(configured.url, fresh)).status).toBe(200);
+      // Signed with the credential's value, nothing else.
+      const { payload } = await jwtVerify(fresh, new TextEncoder().encode(SESSION_SECRET));
+      expect(payload.sub).toBe("5550011");
+      await waitFor(() => configured.logs().includes("deleted the generated session key"), 5_000, "the deletion's log line");
+    } finally {
+      await configured.stop();
+    }
+
+    // The credential removed again: a new key is generated; the first one is gone for good.
+    const after = await startTgwh({ env: generated, dir: first.dir, dbPath: first.dbPath });
+    try {
+      expect((await meAt(after.url, old)).status).toBe(401);
+      expect(storedKey()).not.toBeNull();
+    } finally {
+      await after.stop();
     }
   }, E2E_TEST_TIMEOUT);
 });

@@ -39,6 +39,14 @@ describe("Login Widget validation", () => {
     const r4 = validateWidgetLogin({ ...widget(), extra: { a: 1 } }, TOKEN, opts());
     expect(r4.ok ? null : r4.code).toBe("malformed");
   });
+  test("an id that is not a plain safe integer is malformed even when correctly signed (never a rounded id)", () => {
+    for (const id of ["9007199254740993", "0777", "+777", " 777", "1e3", "0x309", "-5", "0"]) {
+      const r = validateWidgetLogin(widget({ id }), TOKEN, opts());
+      expect(r.ok ? `accepted ${id}` : r.code).toBe("malformed");
+    }
+    const max = validateWidgetLogin(widget({ id: "9007199254740991" }), TOKEN, opts());
+    expect(max.ok ? max.value.user.id : null).toBe(9007199254740991);
+  });
   test("expired and future auth_date", () => {
     const old = validateWidgetLogin(widget({ auth_date: nowSeconds() - 4000 }), TOKEN, opts());
     expect(old.ok ? null : old.code).toBe("expired");

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { SignJWT } from "jose";
+import { telegramIdOf } from "../../src/auth/auth-result";
 import { bearerToken, createSessionIssuer, resolveSessionSecret, SessionError, SESSION_SECRET_SETTING } from "../../src/auth/session";
 
 const SECRET = "test_session_secret_0123456789_abcdefghijklmnop";
@@ -30,15 +31,43 @@ describe("session tokens", () => {
     const foreign = await new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject("42").setExpirationTime("1h").sign(new TextEncoder().encode(SECRET));
     await expect(s.verify(foreign)).rejects.toBeInstanceOf(SessionError);
   });
-  test("secret: configured wins; otherwise generated once and kept", () => {
+  test("secret: generated once and kept; a configured one wins and deletes the generated key", () => {
     const store = new Map<string, string>();
-    const settings = { getOrCreate: (k: string, make: () => string) => (store.has(k) ? store.get(k)! : (store.set(k, make()), store.get(k)!)) };
-    expect(resolveSessionSecret(SECRET, settings)).toBe(SECRET);
-    expect(store.size).toBe(0);
+    const settings = {
+      getOrCreate: (k: string, make: () => string) => (store.has(k) ? store.get(k)! : (store.set(k, make()), store.get(k)!)),
+      delete: (k: string) => store.delete(k),
+    };
     const a = resolveSessionSecret(null, settings);
-    expect(a.length).toBeGreaterThanOrEqual(32);
-    expect(resolveSessionSecret(null, settings)).toBe(a);
-    expect(store.get(SESSION_SECRET_SETTING)).toBe(a);
+    expect(a.secret.length).toBeGreaterThanOrEqual(32);
+    expect(resolveSessionSecret(null, settings)).toEqual({ secret: a.secret, deletedGenerated: false });
+    expect(store.get(SESSION_SECRET_SETTING)).toBe(a.secret);
+    // Configured: the stored key goes, so removing the variable later cannot bring it back.
+    expect(resolveSessionSecret(SECRET, settings)).toEqual({ secret: SECRET, deletedGenerated: true });
+    expect(store.size).toBe(0);
+    expect(resolveSessionSecret(SECRET, settings)).toEqual({ secret: SECRET, deletedGenerated: false });
+    expect(resolveSessionSecret(null, settings).secret).not.toBe(a.secret);
+  });
+  test("sub must be a plain positive safe integer, exp a safe integer within the longest TTL: else SessionError, never a crash", async () => {
+    const now = 1_800_000_000_000;
+    const s = createSessionIssuer({ secret: SECRET, ttlSeconds: 600, clock: () => now });
+    const signed = (sub: string | undefined, exp: number) => {
+      const jwt = new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setIssuer("tgwh").setAudience("tgwh-session").setExpirationTime(exp);
+      return (sub === undefined ? jwt : jwt.setSubject(sub)).sign(new TextEncoder().encode(SECRET));
+    };
+    const exp = now / 1000 + 600;
+    expect(await s.verify(await signed("777", exp))).toEqual({ telegramId: 777, expiresAt: exp });
+    for (const sub of ["0x309", " 777 ", "777 ", "+777", "-5", "0", "0777", "1e3", "7.0", "9007199254740993", "99999999999999999", "", undefined]) {
+      await expect(s.verify(await signed(sub, exp)), `sub ${JSON.stringify(sub)}`).rejects.toThrow("no valid subject");
+    }
+    for (const bad of [1e20, exp + 0.5, now / 1000 + 91 * 86400]) {
+      await expect(s.verify(await signed("777", bad)), `exp ${bad}`).rejects.toBeInstanceOf(SessionError);
+    }
+  });
+  test("telegramIdOf", () => {
+    expect(telegramIdOf("42")).toBe(42);
+    expect(telegramIdOf("9007199254740991")).toBe(9007199254740991);
+    expect(telegramIdOf("9007199254740992")).toBeNull();
+    expect(telegramIdOf(42)).toBeNull();
   });
   test("bearerToken", () => {
     expect(bearerToken("Bearer abc.def")).toBe("abc.def");
