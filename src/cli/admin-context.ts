@@ -18,7 +18,7 @@ export interface CliAdmin {
   accounts: ServiceAccounts;
   jobs: JobAdmin;
   auditor: Auditor;
-  /** How the audit log names this command's caller: `cli:<unix user>`. */
+  /** How the audit log names this command's caller (cliActor). */
   actor: string;
   close(): void;
 }
@@ -32,12 +32,25 @@ function unixUser(env: Record<string, string | undefined>): string {
 }
 
 /**
+ * How the audit log names the person running a command: `cli:<unix user>`, and under sudo the
+ * operator who typed it (SUDO_USER) with the account it ran as, e.g. `cli:alice (sudo as root)`.
+ * Without it every `sudo tgwh-admin …` would be audited as root.
+ */
+export function cliActor(env: Record<string, string | undefined>): string {
+  const effective = unixUser(env);
+  const invoker = env.SUDO_USER?.trim();
+  if (invoker && /^[A-Za-z0-9._-]{1,64}$/.test(invoker) && invoker !== effective) return `cli:${invoker} (sudo as ${effective})`;
+  return `cli:${effective}`;
+}
+
+/**
  * Opens the database the service uses (safe while it runs: WAL, busy_timeout, short write
  * transactions), as its owner when run as root, and never creates one (database-guard.ts).
  */
 export function openCliAdmin(env: Record<string, string | undefined>): CliAdmin {
   const cfg = loadConfig(env);
-  const actor = `cli:${unixUser(env)}`;
+  // Before acting as the service user: the audit log names who ran the command.
+  const actor = cliActor(env);
   actAsServiceUser(cfg.dbPath);
   ensureDatabaseReady(cfg);
   const db = openDb({ path: cfg.dbPath, synchronous: cfg.synchronous, busyTimeoutMs: cfg.busyTimeoutMs, migrate: true });

@@ -1,20 +1,20 @@
 import { accessSync, constants } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { loadConfig } from "../config";
 import { backupDatabase, BackupTargetError } from "../db/backup";
+import { openCliAdmin } from "./admin-context";
 import { intOption, output, parseArgs } from "./args";
 import { backupFileName, pruneBackups } from "./backup-rotation";
 import { EXIT, UsageError, type Command } from "./command";
-import { ensureDatabaseReady } from "./database-guard";
-import { actAsServiceUser } from "./run-as-service-user";
 
 const USAGE = `tgwh backup FILE [--json]
        tgwh backup --dir DIR [--keep N] [--json]
 
   Writes a consistent copy of the database with VACUUM INTO, while the service runs (a read
-  transaction: ingress and worker go on), readable by its owner only (0600). FILE must not exist.
-  --dir writes DIR/tgwh-<UTC time>.db and then keeps only the newest N such files (default 24):
-  what tgwh-backup.timer runs. Restore: tgwh restore FILE (docs/operating.md).`;
+  transaction: ingress and worker go on), readable by its owner only (0600): it holds user data,
+  token hashes and the audit log (docs/operating.md). FILE must not exist (a symlink counts,
+  even a dangling one). --dir writes DIR/tgwh-<UTC time>.db and then keeps only the newest N
+  such files (default 24): what tgwh-backup.timer runs. Every backup is in the audit log, with
+  the operator behind sudo. Restore: tgwh restore FILE (docs/operating.md).`;
 
 export const backupCommand: Command = {
   name: "backup",
@@ -29,21 +29,21 @@ export const backupCommand: Command = {
     if (extra.length) throw new UsageError(`unexpected argument '${extra[0]}'`);
     if (p.options.has("--keep") && !dir) throw new UsageError("--keep goes with --dir");
     const keep = intOption(p, "--keep", 24, 1, 100000);
-    const cfg = loadConfig(env);
-    actAsServiceUser(cfg.dbPath);
-    ensureDatabaseReady(cfg);
-    // A backup holds user data and token hashes: only its owner may read it.
-    process.umask(0o077);
-    const target = resolve(given ?? join(dir!, backupFileName(Date.now())));
+    // Names the operator, then acts as the database's owner and refuses a missing database.
+    const admin = openCliAdmin(env);
     try {
-      accessSync(dirname(target), constants.W_OK);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === "EACCES") throw new UsageError(`cannot write to ${dirname(target)}: permission denied (EACCES) for the database's owner; use /var/backups/tgwh`);
-      if (code === "ENOENT") throw new UsageError(`directory ${dirname(target)} does not exist`);
-    }
-    try {
-      const res = backupDatabase(cfg.dbPath, target, cfg.busyTimeoutMs);
+      const cfg = admin.cfg;
+      // A backup holds user data and token hashes: only its owner may read it.
+      process.umask(0o077);
+      const target = resolve(given ?? join(dir!, backupFileName(Date.now())));
+      try {
+        accessSync(dirname(target), constants.W_OK);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === "EACCES") throw new UsageError(`cannot write to ${dirname(target)}: permission denied (EACCES) for the database's owner; use /var/backups/tgwh`);
+        if (code === "ENOENT") throw new UsageError(`directory ${dirname(target)} does not exist`);
+      }
+      const res = await admin.auditor.run({ actor: admin.actor, action: "backup", target }, async () => backupDatabase(cfg.dbPath, target, cfg.busyTimeoutMs));
       const pruned = dir ? pruneBackups(dir, keep) : [];
       output(p.flags.has("--json"), { ...res, pruned }, () =>
         `backup of ${cfg.dbPath} written to ${res.file} (${res.bytes} bytes, quick_check ok)${pruned.length ? `; removed ${pruned.length} older backup(s), keeping ${keep}` : ""}`,
@@ -52,6 +52,8 @@ export const backupCommand: Command = {
     } catch (err) {
       if (err instanceof BackupTargetError) throw new UsageError(err.message);
       throw err;
+    } finally {
+      admin.close();
     }
   },
 };

@@ -1,6 +1,6 @@
 import { Database } from "bun:sqlite";
-import { existsSync, statSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { chmodSync, closeSync, existsSync, fsyncSync, linkSync, lstatSync, mkdtempSync, openSync, rmSync, statSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
 import { openDb } from "./client";
 
 /** A backup target that cannot be used (exists, no directory): the caller's mistake, not a failure. */
@@ -8,27 +8,63 @@ export class BackupTargetError extends Error {
   override name = "BackupTargetError";
 }
 
+/** Whether anything, a dangling symlink included, sits at `path` (existsSync follows links). */
+const occupied = (path: string) => lstatSync(path, { throwIfNoEntry: false }) !== undefined;
+
+function fsyncPath(path: string): void {
+  const fd = openSync(path, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /**
  * Online backup: VACUUM INTO reads one snapshot in a read transaction, so the copy is consistent
  * at one instant while ingress and worker keep writing. The copy is checked before it counts.
+ *
+ * A backup holds everything the service knows (docs/operating.md), so it is written like a
+ * secret: VACUUM INTO fills a file inside a fresh 0700 directory beside the target, the file is
+ * made 0600 and checked, then link(2) gives it the target's name. link, like open with O_EXCL,
+ * fails when anything has that name, a dangling symlink included, and never follows a link;
+ * a crash part way leaves only the hidden work directory, never a half-written backup.
  */
 export function backupDatabase(dbPath: string, target: string, busyTimeoutMs: number): { file: string; bytes: number; check: string } {
   const file = resolve(target);
-  if (existsSync(file)) throw new BackupTargetError(`${file} exists; give a new file name (a backup never overwrites)`);
-  if (!existsSync(dirname(file))) throw new BackupTargetError(`directory ${dirname(file)} does not exist`);
+  const dir = dirname(file);
+  const exists = () => new BackupTargetError(`${file} exists (or is a symlink); give a new file name (a backup never overwrites)`);
+  if (occupied(file)) throw exists();
+  if (!existsSync(dir)) throw new BackupTargetError(`directory ${dir} does not exist`);
   if (!existsSync(dbPath)) throw new Error(`database ${dbPath} does not exist; check TGWH_DB`);
-  const db = openDb({ path: dbPath, synchronous: "FULL", busyTimeoutMs, migrate: false });
+  const work = mkdtempSync(join(dir, `.${basename(file)}.tmp-`));
   try {
-    db.sqlite.prepare("VACUUM INTO ?").run(file);
-  } finally {
-    db.close();
-  }
-  const copy = new Database(file, { readonly: true });
-  try {
-    const check = copy.query<{ quick_check: string }, []>("PRAGMA quick_check").get()?.quick_check ?? "unknown";
-    if (check !== "ok") throw new Error(`the copy at ${file} failed PRAGMA quick_check: ${check}`);
+    const copyPath = join(work, "backup.db");
+    const db = openDb({ path: dbPath, synchronous: "FULL", busyTimeoutMs, migrate: false });
+    try {
+      db.sqlite.prepare("VACUUM INTO ?").run(copyPath);
+    } finally {
+      db.close();
+    }
+    chmodSync(copyPath, 0o600);
+    const copy = new Database(copyPath, { readonly: true });
+    let check: string;
+    try {
+      check = copy.query<{ quick_check: string }, []>("PRAGMA quick_check").get()?.quick_check ?? "unknown";
+    } finally {
+      copy.close();
+    }
+    if (check !== "ok") throw new Error(`the copy of ${dbPath} failed PRAGMA quick_check: ${check}`);
+    fsyncPath(copyPath);
+    try {
+      linkSync(copyPath, file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "EEXIST") throw exists();
+      throw err;
+    }
+    fsyncPath(dir);
     return { file, bytes: statSync(file).size, check };
   } finally {
-    copy.close();
+    rmSync(work, { recursive: true, force: true });
   }
 }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { existsSync } from "node:fs";
+import { existsSync, lstatSync, readdirSync, statSync, symlinkSync } from "node:fs";
+import { userInfo } from "node:os";
 import { join } from "node:path";
 import { insertDeadJob } from "../support/db";
 import { startFakeBotApi, type FakeBotApi } from "../support/fake-bot-api";
@@ -207,6 +208,37 @@ describe("tgwh backup", () => {
     expect(again.code).toBe(2);
     expect(again.stderr).toContain("exists");
     expect((await fetch(`${tgwh.url}/readyz`)).status).toBe(200);
+  });
+
+  test("the copy is 0600 whatever the umask, and the backup is audited with the operator behind sudo", async () => {
+    const target = join(tgwh.dir, "backup-private.db");
+    const before = process.umask(0o022);
+    try {
+      const res = await tgwhCli(["backup", target], { SUDO_USER: "alice" });
+      expect(res.code).toBe(0);
+    } finally {
+      process.umask(before);
+    }
+    expect(statSync(target).mode & 0o777).toBe(0o600);
+    expect(readdirSync(tgwh.dir).filter((f) => f.includes(".tmp-"))).toEqual([]);
+    const db = new Database(tgwh.dbPath, { readonly: true });
+    try {
+      const row = db.query("SELECT actor, target, result FROM audit_log WHERE action = 'backup' ORDER BY id DESC LIMIT 1").get() as { actor: string; target: string; result: string };
+      expect(row).toEqual({ actor: `cli:alice (sudo as ${userInfo().username})`, target, result: "ok" });
+    } finally {
+      db.close();
+    }
+  });
+
+  test("a symlink at the target, even a dangling one, is refused and not followed", async () => {
+    const elsewhere = join(tgwh.dir, "planted-by-someone-else.db");
+    const link = join(tgwh.dir, "backup-link.db");
+    symlinkSync(elsewhere, link);
+    const res = await tgwhCli(["backup", link]);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain("symlink");
+    expect(existsSync(elsewhere)).toBe(false);
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
   });
 });
 
