@@ -2,6 +2,7 @@ import { readSecret } from "../config";
 import type { AuthResult } from "../auth/auth-result";
 import { parseInitDataFields, validateInitData, validateInitDataThirdParty, type InitData, type TelegramEnvironment } from "../auth/init-data";
 import { intOption, parseArgs } from "./args";
+import { printable, printableJson } from "./printable";
 import { EXIT, UsageError, type Command } from "./command";
 
 const USAGE = "tgwh initdata verify [--bot-id N [--test-env]] [--max-age S] [--json]   (initData on stdin)";
@@ -84,9 +85,10 @@ export const initdataCommand: Command = {
       const out = result.ok
         ? { valid: true, method, maxAge: opts.maxAge, data: { ...result.value } }
         : { valid: false, method, maxAge: opts.maxAge, error: { code: result.code, message: result.message } };
-      console.log(JSON.stringify(out, null, 2));
+      console.log(printableJson(JSON.stringify(out, null, 2)));
     } else {
-      console.log(describe(result, method, raw, now).join("\n"));
+      // Each line escaped on its own: a field can neither hold a terminal escape nor start a line.
+      console.log(describe(result, method, raw, now).map(printable).join("\n"));
     }
     return result.ok ? EXIT.ok : EXIT.failure;
   },

@@ -48,6 +48,27 @@ describe("tgwh initdata verify", () => {
     expect(testEnv.code).toBe(1);
   }, CLI_TEST_TIMEOUT);
 
+  test("names and values from the initData are printed escaped: no terminal escape, no forged line", async () => {
+    const forged = "\n\u001b[1;32mvalid (hmac, bot 1)\u001b[0m\r";
+    const raw = signInitData(
+      { user: webAppUserJson({ id: 78, first_name: `Mallory${forged}\u202e\u009b2J` }), auth_date: String(nowSeconds()), [`x${forged}`]: "1", start_param: `s${forged}` },
+      TEST_BOT_TOKEN,
+    );
+    const text = await runTgwh(["initdata", "verify"], { TGWH_BOT_TOKEN: TEST_BOT_TOKEN }, raw);
+    expect(text.code).toBe(0);
+    expect(text.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/);
+    expect(text.stdout.split("\n").filter((l) => l.startsWith("valid") || l.startsWith("invalid"))).toEqual(["valid (hmac, bot 123456789)"]);
+    expect(text.stdout).toContain("Mallory\\u000a\\u001b[1;32mvalid");
+    // A repeated field name is refused with the name in the message: escaped there too.
+    const repeated = await runTgwh(["initdata", "verify"], { TGWH_BOT_TOKEN: TEST_BOT_TOKEN }, `a${encodeURIComponent(forged)}=1&a${encodeURIComponent(forged)}=2`);
+    expect(repeated.code).toBe(1);
+    expect(repeated.stdout).not.toMatch(/[\u001b\r]/);
+    expect(repeated.stdout.split("\n")).toHaveLength(2); // the result line and the trailing newline
+    const json = await runTgwh(["initdata", "verify", "--json"], { TGWH_BOT_TOKEN: TEST_BOT_TOKEN }, raw);
+    expect(json.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/);
+    expect((JSON.parse(json.stdout) as { data: { user: { first_name: string } } }).data.user.first_name).toBe(`Mallory${forged}\u202e\u009b2J`);
+  }, CLI_TEST_TIMEOUT);
+
   test("usage errors → exit 2", async () => {
     expect((await runTgwh(["initdata", "verify"], {}, firstParty.init_data)).code).toBe(2); // no token, no --bot-id
     expect((await runTgwh(["initdata", "verify"], { TGWH_BOT_TOKEN: TEST_BOT_TOKEN }, "")).code).toBe(2);
