@@ -4,6 +4,15 @@ import appJs from "./mini-app/app.client.js" with { type: "text" };
 import indexPage from "./mini-app/index.html" with { type: "text" };
 
 /**
+ * Who may show /app inside a frame. Telegram's mobile and desktop apps open a Mini App in their
+ * own webview as the top-level page, so framing does not concern them; the web clients
+ * (web.telegram.org: Web K at /k/, Web A at /a/; webk. and webz. are their older names that still
+ * serve them) show it in an iframe. No other site may: a page that framed the sign-in could
+ * overlay it to trick a click (clickjacking) or look like Telegram.
+ */
+export const MINI_APP_FRAME_ANCESTORS = ["https://web.telegram.org", "https://webk.telegram.org", "https://webz.telegram.org"];
+
+/**
  * The Mini App page, embedded in the binary. Its script and style are files of their own, so
  * the CSP needs no 'unsafe-inline'; Telegram's telegram-web-app.js is the only outside script.
  */
@@ -16,6 +25,7 @@ const CSP = [
   "base-uri 'none'",
   "form-action 'none'",
   "object-src 'none'",
+  `frame-ancestors ${MINI_APP_FRAME_ANCESTORS.join(" ")}`,
 ].join("; ");
 
 // @types/bun types *.html as an HTMLBundle (for Bun.serve routes); with type "text" it is the file's text.

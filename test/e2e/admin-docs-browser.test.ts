@@ -27,6 +27,8 @@ let viewerToken: string;
 let deadJobId: number;
 const requests: string[] = [];
 const pageErrors: string[] = [];
+/** Every Content-Security-Policy violation the page reports: the page's own CSP must allow what it needs. */
+const cspViolations: string[] = [];
 
 beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
@@ -42,6 +44,9 @@ beforeAll(async () => {
   page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
   page.on("request", (req) => requests.push(req.url()));
   page.on("pageerror", (err) => pageErrors.push(err.message));
+  page.on("console", (msg) => {
+    if (/Content Security Policy/i.test(msg.text())) cspViolations.push(msg.text());
+  });
 }, 30_000);
 
 afterAll(async () => {
@@ -109,6 +114,10 @@ describe("Swagger UI at /admin/docs", () => {
     expect(body).toContain("viewer");
     await page.screenshot({ path: resolve(ARTIFACTS, "admin-docs-viewer-403.png"), fullPage: false });
   }, 60_000);
+
+  test("the page's own CSP refused nothing (Swagger UI's data: images, styles, scripts)", () => {
+    expect(cspViolations).toEqual([]);
+  });
 
   test("no request left 127.0.0.1", () => {
     expect(requests.length).toBeGreaterThan(3);
