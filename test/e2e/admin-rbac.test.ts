@@ -95,6 +95,12 @@ describe("RBAC matrix", () => {
         expected[who] = allowed ? "allowed" : who === "none" || who === "revoked" ? "401" : "403";
         got[who] = res.status === 401 || res.status === 403 ? String(res.status) : res.status < 500 ? "allowed" : `error ${res.status}: ${res.text}`;
         if (res.status === 401) expect(res.headers.get("www-authenticate") ?? "").toStartWith("Bearer");
+        // HEAD is GET without the body: the same role, the same status, never a 500.
+        if (method === "GET") {
+          const head = await client.call("HEAD", sample.path, token);
+          got[`HEAD as ${who}`] = head.status === res.status && head.text === "" ? "as GET" : `HEAD ${head.status} ${head.text} vs GET ${res.status}`;
+          expected[`HEAD as ${who}`] = "as GET";
+        }
       }
       expect(got).toEqual(expected);
     });
