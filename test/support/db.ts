@@ -27,7 +27,10 @@ export const countJobs = (path: string, where = "1=1") =>
  * Arranges a job that already died (attempts used up), the way the worker leaves one, in the
  * binary's database while it runs. Returns its id. Used by the admin API/CLI retry tests.
  */
-export function insertDeadJob(path: string, opts: { dedupeKey: string; kind?: string; orderKey?: string | null; seq?: number; payload: unknown }): number {
+export function insertDeadJob(
+  path: string,
+  opts: { dedupeKey: string; kind?: string; orderKey?: string | null; seq?: number; payload: unknown; /** Stored as is instead of JSON.stringify(payload). */ payloadText?: string },
+): number {
   const db = new Database(path);
   try {
     db.run("PRAGMA busy_timeout = 5000");
@@ -42,7 +45,7 @@ export function insertDeadJob(path: string, opts: { dedupeKey: string; kind?: st
         opts.dedupeKey,
         opts.orderKey ?? null,
         opts.seq ?? 0,
-        JSON.stringify(opts.payload),
+        opts.payloadText ?? JSON.stringify(opts.payload),
         now,
         now,
         now,
