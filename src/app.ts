@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import { secretsOf, type Config } from "./config";
 import { withCheckpointThread } from "./db/checkpointer";
 import { openDb, type Db } from "./db/client";
+import { createInitDataReplays } from "./db/init-data-replays";
 import { createSettings, type Settings } from "./db/settings";
 import { createWriter, type Writer } from "./db/writer";
 import { takeOverWalSync } from "./db/wal-sync";
@@ -198,14 +199,20 @@ export async function startWorker(ctx: AppContext, apiRoot: string, token: strin
   }
 }
 
-/** Prunes done jobs past the retention window every 10 minutes. */
+/** Prunes done jobs past the retention window, and expired initData replay records, every 10 minutes. */
 export function startRetention(ctx: AppContext): () => void {
   const pruner = createPruner(ctx.db.sqlite, ctx.writer);
-  const run = () =>
-    pruner
+  const replays = createInitDataReplays(ctx.db.sqlite, ctx.writer);
+  const run = () => {
+    void pruner
       .prune(retentionCutoff(ctx.clock(), ctx.cfg.retentionDays))
       .then((n) => n > 0 && ctx.log.info({ pruned: n }, "pruned done jobs past the retention window"))
       .catch((err) => ctx.log.error({ err }, "pruning done jobs failed; will try again"));
+    void replays
+      .prune(ctx.clock())
+      .then((n) => n > 0 && ctx.log.debug({ pruned: n }, "pruned expired initData replay records"))
+      .catch((err) => ctx.log.error({ err }, "pruning initData replay records failed; will try again"));
+  };
   const first = setTimeout(run, 30_000);
   const timer = setInterval(run, 10 * 60_000);
   return () => {

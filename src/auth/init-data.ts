@@ -1,5 +1,5 @@
 import { createHmac, createPublicKey, timingSafeEqual, verify, type KeyObject } from "node:crypto";
-import { checkAuthDate, failure, type AuthFailure, type AuthResult } from "./auth-result";
+import { checkAuthDate, failure, FUTURE_SKEW_SECONDS, type AuthFailure, type AuthResult } from "./auth-result";
 
 /**
  * Telegram Mini App `initData` validation. Pure functions: the caller passes the clock and the
@@ -50,6 +50,16 @@ export interface FreshnessOptions {
   maxAgeSeconds: number;
   /** Current time in unix milliseconds. */
   now: number;
+}
+
+/**
+ * Until when (unix ms) a used initData must stay recorded to refuse its replay: while it would
+ * still pass the freshness check (auth_date + max age, plus the clock skew tolerated). With the
+ * age check off (max age 0) it never expires; it is then remembered for a week.
+ */
+export function replayWindowEnd(authDate: number, maxAgeSeconds: number, now: number): number {
+  if (maxAgeSeconds === 0) return now + 7 * 86400_000;
+  return (authDate + maxAgeSeconds + FUTURE_SKEW_SECONDS) * 1000;
 }
 
 /** initData is a query string of a few hundred bytes; anything far larger is not from Telegram. */

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { Elysia, t } from "elysia";
 import type { AppContext } from "../app";
 import { ConfigError } from "../config";
+import { createInitDataReplays } from "../db/init-data-replays";
 import { createUserStore, type UserRow, type UserSighting } from "../db/users";
 import { HttpError } from "../http-error";
 import { cappedJson, type JsonBodyLimits } from "../json-body";
@@ -9,13 +10,19 @@ import { peerAddress } from "../peer-address";
 import { notificationJob } from "../queue/notify";
 import { statusOf, type AuthResult } from "./auth-result";
 import { resolveClientIp, trustedProxyMatcher } from "./client-ip";
-import { INIT_DATA_MAX_LENGTH, validateInitData } from "./init-data";
+import { INIT_DATA_MAX_LENGTH, replayWindowEnd, validateInitData } from "./init-data";
 import { validateWidgetLogin } from "./login-widget";
 import { createMiniAppRoutes } from "./mini-app";
 import type { RateLimiter } from "../limits/rate-limiter";
 import { bearerToken, createSessionIssuer, resolveSessionSecret, SessionError } from "./session";
 
 type SignInMethod = "webapp" | "widget";
+
+/** A payload that may sign in once: its key, and until when (unix ms) it counts as used. */
+interface OneUse {
+  hash: string;
+  expiresAt: number;
+}
 
 /**
  * initData is a few hundred bytes (16 KiB at most, INIT_DATA_MAX_LENGTH); widget fields fewer.
@@ -64,6 +71,7 @@ export function createAuthRoutes(ctx: AppContext, deps: AuthRouteDeps = {}) {
   }
   const sessions = createSessionIssuer({ secret: sessionSecret.secret, ttlSeconds: cfg.sessionTtl, clock });
   const users = createUserStore(ctx.db.sqlite, ctx.writer);
+  const replays = createInitDataReplays(ctx.db.sqlite, ctx.writer);
   const ipLimiter = deps.ipLimiter ?? ctx.limits.authIp;
   const userLimiter = deps.userLimiter ?? ctx.limits.authUser;
   let isTrusted: (ip: string) => boolean;
@@ -90,7 +98,11 @@ export function createAuthRoutes(ctx: AppContext, deps: AuthRouteDeps = {}) {
    */
   const signInBody = cappedJson(SIGN_IN_BODY, { before: ({ request }: { request: Request }) => limit(ipLimiter, "ip", clientIp(request)) });
 
-  async function signIn(method: SignInMethod, request: Request, validate: (botToken: string) => AuthResult<UserSighting>) {
+  /**
+   * One sign-in. `validate` checks the payload; when it names a `once` (initData's hash), that
+   * payload signs in only once within its validity (see refuseReplay).
+   */
+  async function signIn(method: SignInMethod, request: Request, validate: (botToken: string) => AuthResult<UserSighting & { once?: OneUse }>) {
     const ip = clientIp(request);
     if (!cfg.botToken) throw new HttpError(503, "sign-in is not configured: the bot token is not set");
     const result = validate(cfg.botToken);
@@ -99,9 +111,10 @@ export function createAuthRoutes(ctx: AppContext, deps: AuthRouteDeps = {}) {
       log.info({ method, code: result.code, ip }, "sign-in refused");
       throw new HttpError(statusOf(result.code), result.message);
     }
-    const sighting = result.value;
+    const { once, ...sighting } = result.value;
     metrics.authValidations.inc({ method, outcome: "ok" });
     await limit(userLimiter, "user", String(sighting.telegramId));
+    if (once) await refuseReplay(method, once, ip);
 
     const now = clock();
     // Both writes are queued in the same tick, so they share one transaction (group commit).
@@ -120,6 +133,27 @@ export function createAuthRoutes(ctx: AppContext, deps: AuthRouteDeps = {}) {
     return { ok: true as const, token: session.token, expiresAt: new Date(session.expiresAt * 1000).toISOString(), user: publicUser(row) };
   }
 
+  /**
+   * Valid initData stays valid for TGWH_INIT_DATA_MAX_AGE; without this, whoever got hold of one
+   * (a log, a proxy, a shared screen) could sign in as its user again and again until then. Its
+   * hash is recorded in the database (shared by every gateway) until it expires, and a second
+   * use is refused. The Mini App keeps its session in sessionStorage, so its own reloads do not
+   * send the same initData again. Recorded after the per-user limit, so a 429 does not use it up.
+   */
+  async function refuseReplay(method: SignInMethod, once: OneUse, ip: string): Promise<void> {
+    let first: boolean;
+    try {
+      first = await replays.firstUse(once.hash, once.expiresAt, clock());
+    } catch (err) {
+      log.error({ err, method }, "recording the initData use failed");
+      throw new HttpError(503, "storage unavailable; try signing in again shortly", { "retry-after": "5" });
+    }
+    if (first) return;
+    metrics.authValidations.inc({ method, outcome: "replayed" });
+    log.warn({ method, ip }, "sign-in refused: this initData was used before (replay)");
+    throw new HttpError(401, "this initData was already used to sign in; reopen the Mini App from the bot for a fresh one");
+  }
+
   function loginJob(method: SignInMethod, telegramId: number, now: number, ip: string) {
     // Unique per sign-in: two sign-ins in the same millisecond still notify twice.
     const dedupeKey = `login:${telegramId}:${now}:${randomBytes(6).toString("hex")}`;
@@ -131,7 +165,8 @@ export function createAuthRoutes(ctx: AppContext, deps: AuthRouteDeps = {}) {
       "/auth/telegram/webapp",
       ({ body, request }) =>
         signIn("webapp", request, (token) => {
-          const r = validateInitData(body.initData, token, freshness());
+          const f = freshness();
+          const r = validateInitData(body.initData, token, f);
           if (!r.ok) return r;
           const u = r.value.user;
           if (!u) return { ok: false, code: "malformed", message: "initData has no user field, so it signs nobody in (was it opened from a bot button?)" };
@@ -145,6 +180,7 @@ export function createAuthRoutes(ctx: AppContext, deps: AuthRouteDeps = {}) {
               languageCode: u.language_code,
               isPremium: u.is_premium === true,
               photoUrl: u.photo_url,
+              once: { hash: r.value.fields.hash!.toLowerCase(), expiresAt: replayWindowEnd(r.value.authDate, f.maxAgeSeconds, f.now) },
             },
           };
         }),

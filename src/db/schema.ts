@@ -106,3 +106,17 @@ export const settings = sqliteTable("settings", {
   value: text("value").notNull(),
   updatedAt: integer("updated_at").notNull(),
 });
+
+/**
+ * initData already used to sign in, by its `hash`, until that initData expires: a second
+ * sign-in with the same initData is refused (replay), on every gateway sharing the database.
+ * Expired rows are pruned. SQL: src/db/init-data-replays.ts.
+ */
+export const initDataReplays = sqliteTable(
+  "init_data_replays",
+  {
+    hash: text("hash").primaryKey(),
+    expiresAt: integer("expires_at").notNull(),
+  },
+  (t) => [index("init_data_replays_expires").on(t.expiresAt)],
+);

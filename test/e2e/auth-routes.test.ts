@@ -62,8 +62,11 @@ interface TestUser {
   is_premium?: boolean;
   photo_url?: string;
 }
+// Each call is a fresh initData, as each opening of the Mini App is (a new query_id): the same
+// one twice is a replay, refused.
+let queryCounter = 0;
 const initDataFor = (user: TestUser, extra: Record<string, string> = {}, token = TEST_BOT_TOKEN) =>
-  signInitData({ query_id: "AAHdF6IQAAAAAN0XohDhrOrc", user: webAppUserJson(user), auth_date: String(nowSeconds()), ...extra }, token);
+  signInitData({ query_id: `AAHdF6IQAAAAAN0XohDh${String(++queryCounter).padStart(4, "0")}`, user: webAppUserJson(user), auth_date: String(nowSeconds()), ...extra }, token);
 
 async function expectError(res: Response, status: number, pattern: RegExp) {
   expect(res.status).toBe(status);
@@ -115,6 +118,30 @@ describe("POST /auth/telegram/webapp", () => {
     expect(row).toMatchObject({ username: "ada_renamed", first_seen: firstSeen, is_premium: 0, photo_url: ada.photo_url });
     expect(row.last_seen as number).toBeGreaterThan(firstSeen);
     await waitFor(() => api.callsOf("sendMessage").filter((c) => c.payload.chat_id === ada.id).length === 2, 10_000, "the second login notification", tg.logs);
+  }, E2E_TEST_TIMEOUT);
+
+  test("the same initData twice → the second is refused (replay) and changes nothing, on this gateway and on another one", async () => {
+    const zoe: TestUser = { id: 5550020, first_name: "Zoe" };
+    const initData = initDataFor(zoe);
+    const first = await post("/auth/telegram/webapp", { initData }, nextIp());
+    expect(first.status).toBe(200);
+    await waitFor(() => api.callsOf("sendMessage").some((c) => c.payload.chat_id === zoe.id), 10_000, "the login notification", tg.logs);
+    const lastSeen = userRow(zoe.id)!.last_seen;
+    await expectError(await post("/auth/telegram/webapp", { initData }, nextIp()), 401, /already used/);
+    // A second gateway on the same database (a canary, a scale-out) refuses it too.
+    const other = await startTgwh({ dir: tg.dir, dbPath: tg.dbPath, env: { TGWH_TELEGRAM_API: api.url, TGWH_SESSION_SECRET: SESSION_SECRET } });
+    try {
+      const res = await fetch(`${other.url}/auth/telegram/webapp`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ initData }) });
+      await expectError(res, 401, /already used/);
+    } finally {
+      await other.stop();
+    }
+    expect(userRow(zoe.id)!.last_seen).toBe(lastSeen);
+    expect(query("SELECT id FROM jobs WHERE order_key = ?", `send:chat:${zoe.id}`)).toHaveLength(1);
+    // A fresh initData of the same user signs in as usual.
+    expect((await post("/auth/telegram/webapp", { initData: initDataFor(zoe) }, nextIp())).status).toBe(200);
+    const metrics = await (await fetch(`${tg.url}/metrics`)).text();
+    expect(metrics).toMatch(/tgwh_auth_validations_total\{method="webapp",outcome="replayed"\} 1/);
   }, E2E_TEST_TIMEOUT);
 
   test("malformed requests → 400 with a message, nothing stored", async () => {

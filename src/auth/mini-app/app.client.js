@@ -1,11 +1,14 @@
 // The Mini App's own script (served as /app/app.js, a separate file so a strict CSP needs no
-// 'unsafe-inline'). It signs in with the initData Telegram hands the page and keeps the session
-// token in memory only: nothing is written to storage a later visitor could read.
+// 'unsafe-inline'). It signs in with the initData Telegram hands the page. tgwh accepts an
+// initData only once (a replay is refused), and Telegram hands a reloaded Mini App the same
+// initData again, so the session is kept in sessionStorage: it belongs to this Mini App's
+// webview (or tab) alone and goes away when it closes. It is reused only for the same initData
+// (a reload); a new opening of the app brings a new initData and signs in afresh.
 (function () {
   "use strict";
   var statusEl = document.getElementById("status");
   var detailEl = document.getElementById("detail");
-  var session = null;
+  var SESSION_KEY = "tgwh.session";
 
   function show(state, text, detail) {
     statusEl.setAttribute("data-state", state);
@@ -30,6 +33,21 @@
       });
   }
 
+  // Storage can be unavailable (a locked-down webview): then every load signs in again.
+  function savedSession(initDataHash) {
+    try {
+      var s = JSON.parse(sessionStorage.getItem(SESSION_KEY) || "null");
+      if (s && s.initDataHash === initDataHash && s.token && Date.parse(s.expiresAt) > Date.now()) return s;
+    } catch (e) { /* unreadable: sign in again */ }
+    return null;
+  }
+  function saveSession(s) {
+    try { sessionStorage.setItem(SESSION_KEY, JSON.stringify(s)); } catch (e) { /* kept in memory only */ }
+  }
+  function forgetSession() {
+    try { sessionStorage.removeItem(SESSION_KEY); } catch (e) { /* nothing kept */ }
+  }
+
   var webApp = window.Telegram && window.Telegram.WebApp;
   if (!webApp || !webApp.initData) {
     show("outside", "Open this page from the bot in Telegram.",
@@ -38,14 +56,33 @@
   }
   if (typeof webApp.ready === "function") webApp.ready();
 
-  postJson("/auth/telegram/webapp", { initData: webApp.initData })
-    .then(function (signedIn) {
-      session = { token: signedIn.token, expiresAt: signedIn.expiresAt };
-      // Prove the token works the way any API call of this app would use it.
-      return postJson("/auth/me", null, session.token);
-    })
-    .then(function (me) {
-      show("signed-in", "Signed in as " + displayName(me.user), "Session valid until " + new Date(session.expiresAt).toLocaleString() + ".");
+  var initDataHash = new URLSearchParams(webApp.initData).get("hash") || "";
+
+  function signIn() {
+    return postJson("/auth/telegram/webapp", { initData: webApp.initData }).then(function (signedIn) {
+      var session = { token: signedIn.token, expiresAt: signedIn.expiresAt, initDataHash: initDataHash };
+      saveSession(session);
+      return session;
+    });
+  }
+
+  function whoAmI(session) {
+    // Proves the token works the way any API call of this app would use it.
+    return postJson("/auth/me", null, session.token).then(function (me) { return { session: session, me: me }; });
+  }
+
+  var saved = savedSession(initDataHash);
+  var signedIn = saved
+    ? whoAmI(saved).catch(function () {
+        // Expired or revoked: this initData was used already, so only a new opening can help.
+        forgetSession();
+        return signIn().then(whoAmI);
+      })
+    : signIn().then(whoAmI);
+
+  signedIn
+    .then(function (r) {
+      show("signed-in", "Signed in as " + displayName(r.me.user), "Session valid until " + new Date(r.session.expiresAt).toLocaleString() + ".");
     })
     .catch(function (err) {
       show("error", "Sign-in failed.", err && err.message ? err.message : String(err));
