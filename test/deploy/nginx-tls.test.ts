@@ -143,6 +143,60 @@ maybe("nginx + certbot + pebble in front of dist/tgwh", () => {
     expect((await https("/app", { headers: fromSource(OUTSIDE_SOURCE) })).status).toBe(200);
   });
 
+  test("a backslash or its encodings anywhere in the target → 400 from nginx, from a source on no allowlist; tgwh never sees it", async () => {
+    // A real second source address: 127.0.0.2 is on no allowlist (and its X-Test-Source is not believed).
+    const outsider = ["--interface", "127.0.0.2", "--path-as-is"];
+    expect((await https("/metrics", { extraArgs: outsider })).status).toBe(403);
+    expect((await https("/app", { extraArgs: outsider })).status).toBe(200);
+    const [viewer, service] = await Promise.all(
+      (["viewer", "service"] as const).map(async (role) => {
+        const r = await runTgwh(["token", "create", "--name", `bs-${role}`, "--role", role, "--json"], { TGWH_DB: tg.dbPath });
+        return (JSON.parse(r.stdout) as { token: string }).token;
+      }),
+    );
+    const id = nextUpdateId++;
+    const attacks: [string, Parameters<typeof curl>[1]][] = [
+      ["/app/..\\metrics", {}],
+      ["/app/..\\readyz", {}],
+      ["/app/..\\admin/openapi.json", {}],
+      ["/auth/..\\admin/queue", { headers: { authorization: `Bearer ${viewer}` } }],
+      ["/app/..\\internal/notifications", { method: "POST", headers: { authorization: `Bearer ${service}`, "content-type": "application/json" }, body: '{"chatId":1,"text":"x","dedupeKey":"bs-1"}' }],
+      ["/app/..\\telegram/webhook", { method: "POST", headers: { "content-type": "application/json", "x-telegram-bot-api-secret-token": TEST_SECRET }, body: JSON.stringify(messageUpdate(id, 604, "/help")) }],
+      ["/app/..%5Cmetrics", {}],
+      ["/app/..%5cmetrics", {}],
+      ["/app/%255Cmetrics", {}],
+      ["/app?next=..\\metrics", {}],
+    ];
+    const webhookLines = () => tg.logLines().filter((l) => l.msg === "webhook").length;
+    const webhookBefore = webhookLines();
+    for (const [path, opts] of attacks) {
+      const res = await https(path, { ...opts, extraArgs: outsider });
+      expect({ path, status: res.status, fromNginx: res.body.includes("nginx") }).toEqual({ path, status: 400, fromNginx: true });
+      expect(res.headers.server).toBe("nginx");
+    }
+    const plain = await curl(`http://${TEST_HOST}:${httpPort}/app/..\\metrics`, { extraArgs: outsider });
+    expect(plain.status).toBe(400);
+    expect(jobOf(id)).toBeNull();
+    const db = new Database(tg.dbPath, { readonly: true });
+    try {
+      expect(db.query("SELECT count(*) AS n FROM jobs WHERE dedupe_key = 'notify:bs-1'").get()).toEqual({ n: 0 });
+    } finally {
+      db.close();
+    }
+    // Nothing reached tgwh's webhook: not one webhook line since.
+    await Bun.sleep(200);
+    expect(webhookLines()).toBe(webhookBefore);
+  });
+
+  test("no answer names the nginx version (server_tokens off at http level), on either port", async () => {
+    expect((await curl(`http://${TEST_HOST}:${httpPort}/app`)).headers.server).toBe("nginx");
+    expect((await curl(`http://${TEST_HOST}:${httpPort}/telegram/webhook`)).headers.server).toBe("nginx");
+    expect((await https("/nothing-here", { headers: fromSource(OUTSIDE_SOURCE) })).headers.server).toBe("nginx");
+    // The rendered site stays IPv4-only (docs/security.md): a change to that must be deliberate.
+    const sites = readFileSync(join(dir, "nginx-files/sites/tgwh.conf"), "utf8") + readFileSync(join(dir, "nginx-files/sites/tgwh-http.conf"), "utf8");
+    expect(sites).not.toMatch(/^\s*listen\s+\[/m);
+  });
+
   test("HTTP → 301 to https, except the ACME challenge path; the webhook is never redirected", async () => {
     const plain = (path: string) => curl(`http://${TEST_HOST}:${httpPort}${path}`);
     const redirect = await plain("/app?x=1");

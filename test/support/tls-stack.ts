@@ -189,12 +189,13 @@ export interface CurlResult {
 /** One request with curl: --resolve to 127.0.0.1, the pebble root as the only CA. */
 export async function curl(
   url: string,
-  opts: { ca?: string; method?: string; headers?: Record<string, string>; body?: string; bodyFile?: string } = {},
+  opts: { ca?: string; method?: string; headers?: Record<string, string>; body?: string; bodyFile?: string; /** e.g. --interface 127.0.0.2, --path-as-is */ extraArgs?: string[] } = {},
 ): Promise<CurlResult> {
   const u = new URL(url);
   const args = ["curl", "-sS", "--max-time", "30", "-o", "-", "-D", "-", "-w", "\n%{http_code} %{http_version}",
     "--resolve", `${u.hostname}:${u.port}:127.0.0.1`];
   if (opts.ca) args.push("--cacert", opts.ca);
+  args.push(...(opts.extraArgs ?? []));
   if (opts.method) args.push("-X", opts.method);
   for (const [k, v] of Object.entries(opts.headers ?? {})) args.push("-H", `${k}: ${v}`);
   if (opts.body !== undefined) args.push("--data-binary", "@-");
