@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { jwtVerify, SignJWT } from "jose";
 import { startFakeBotApi, type FakeBotApi } from "../support/fake-bot-api";
@@ -304,7 +304,11 @@ describe("configured session secret", () => {
     }
     expect(storedKey()).not.toBeNull();
 
-    // As the installed unit runs it: LoadCredential=session_secret puts the file in $CREDENTIALS_DIRECTORY.
+    // As the installed units run it: LoadCredential=session_secret puts the file install.sh
+    // generated into $CREDENTIALS_DIRECTORY.
+    for (const unit of ["tgwh.service", "tgwh@.service"]) {
+      expect(readFileSync(join(import.meta.dir, "../../deploy/systemd", unit), "utf8")).toContain("\nLoadCredential=session_secret:/etc/tgwh/credentials/session_secret\n");
+    }
     const creds = join(first.dir, "credentials");
     mkdirSync(creds, { mode: 0o700 });
     writeFileSync(join(creds, "session_secret"), `${SESSION_SECRET}\n`, { mode: 0o600 });

@@ -10,7 +10,7 @@ export interface RawResponse {
 }
 
 /** Parses one HTTP/1.1 answer (Content-Length or chunked body) from raw text; null while incomplete. */
-function parse(raw: string): RawResponse | null {
+function parse(raw: string, head: boolean): RawResponse | null {
   const end = raw.indexOf("\r\n\r\n");
   if (end < 0) return null;
   const [statusLine, ...lines] = raw.slice(0, end).split("\r\n");
@@ -21,7 +21,8 @@ function parse(raw: string): RawResponse | null {
   }
   const rest = raw.slice(end + 4);
   let body: string;
-  if (headers["content-length"] !== undefined) {
+  if (head) body = ""; // an answer to HEAD has headers only, Content-Length included
+  else if (headers["content-length"] !== undefined) {
     const n = Number(headers["content-length"]);
     if (Buffer.byteLength(rest) < n) return null;
     body = rest;
@@ -66,11 +67,11 @@ export async function rawRequest(port: number, r: RawRequest): Promise<RawRespon
     socket: {
       data(_s, chunk) {
         raw += chunk.toString();
-        const parsed = parse(raw);
+        const parsed = parse(raw, r.method === "HEAD");
         if (parsed) done(parsed);
       },
       close() {
-        const parsed = parse(raw);
+        const parsed = parse(raw, r.method === "HEAD");
         if (parsed) done(parsed);
         else fail(new Error(`connection closed before a full answer to ${r.method} ${r.target}: ${JSON.stringify(raw.slice(0, 200))}`));
       },
