@@ -71,14 +71,14 @@ export function createHttpApp(
         summary: "Telegram webhook (Telegram only)",
         responses: {
           200: { description: "Stored durably (or a duplicate update_id already stored)" },
-          400: { description: "Body is not valid JSON or has no integer update_id" },
+          400: { description: "Body is not valid JSON, nests deeper than 64 levels, or has no integer update_id" },
           401: { description: "Missing or wrong X-Telegram-Bot-Api-Secret-Token" },
           413: { description: "Body over 1 MiB" },
           415: { description: "Content-Type is not application/json" },
           503: { description: "Storage unavailable; nothing stored (Telegram redelivers)" },
         },
         description:
-          "Receives one Update. 200 only after it is committed to disk (also for a duplicate update_id); 401 wrong or missing X-Telegram-Bot-Api-Secret-Token; 400 invalid JSON or no integer update_id; 413 body over 1 MiB; 415 not application/json; 503 storage unavailable (nothing stored, Telegram redelivers).",
+          "Receives one Update. 200 only after it is committed to disk (also for a duplicate update_id); 401 wrong or missing X-Telegram-Bot-Api-Secret-Token; 400 invalid JSON, nested deeper than 64 levels, or no integer update_id; 413 body over 1 MiB; 415 not application/json; 503 storage unavailable (nothing stored, Telegram redelivers).",
       },
     })
     .get("/healthz", () => ({ ok: true }), { detail: { tags: ["ops"], summary: "Liveness" } })

@@ -190,7 +190,7 @@ export function createAuthRoutes(ctx: AppContext, deps: AuthRouteDeps = {}) {
         detail: {
           tags: ["auth"],
           summary: "Sign in with Mini App initData",
-          description: "200 {token, expiresAt, user}; 400 malformed initData or no hash; 401 bad hash or expired auth_date; 413 body over 32 KiB; 429 rate limited (Retry-After).",
+          description: "200 {token, expiresAt, user}; 400 malformed initData, no hash or nested JSON; 401 bad hash, expired auth_date or an initData already used (each signs in once); 413 body over 32 KiB; 415 not application/json; 429 rate limited (Retry-After).",
         },
       },
     )
@@ -211,7 +211,7 @@ export function createAuthRoutes(ctx: AppContext, deps: AuthRouteDeps = {}) {
         detail: {
           tags: ["auth"],
           summary: "Sign in with the Telegram Login Widget",
-          description: "200 {token, expiresAt, user}; 400 malformed or no hash; 401 bad hash or expired auth_date; 413 body over 32 KiB; 429 rate limited (Retry-After).",
+          description: "200 {token, expiresAt, user}; 400 malformed, no hash, an id that is not a plain integer within 2^53, or nested JSON; 401 bad hash or expired auth_date; 413 body over 32 KiB; 415 not application/json; 429 rate limited (Retry-After).",
         },
       },
     )
