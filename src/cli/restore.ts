@@ -1,7 +1,8 @@
 import { Database } from "bun:sqlite";
-import { accessSync, closeSync, constants, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, statSync, chmodSync } from "node:fs";
+import { accessSync, constants, copyFileSync, existsSync, mkdirSync, renameSync, statSync, chmodSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import { loadConfig } from "../config";
+import { fsyncPath } from "../db/backup";
 import { embeddedMigrations } from "../db/migrations";
 import { migrationStatus } from "../db/migrate";
 import { output, parseArgs } from "./args";
@@ -50,15 +51,6 @@ export function checkBackupFile(file: string): string | null {
     return /EACCES|permission|unable to open/i.test(msg) ? `cannot open ${file}: ${msg} (is it readable by the service's user?)` : `${file} is not a readable SQLite database: ${msg}`;
   } finally {
     db?.close();
-  }
-}
-
-function fsyncPath(path: string): void {
-  const fd = openSync(path, "r");
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }
 

@@ -11,7 +11,8 @@ export class BackupTargetError extends Error {
 /** Whether anything, a dangling symlink included, sits at `path` (existsSync follows links). */
 const occupied = (path: string) => lstatSync(path, { throwIfNoEntry: false }) !== undefined;
 
-function fsyncPath(path: string): void {
+/** Makes a file's (or a directory's entries') last writes durable. */
+export function fsyncPath(path: string): void {
   const fd = openSync(path, "r");
   try {
     fsyncSync(fd);
