@@ -54,7 +54,11 @@ export function createHttpApp(
 ) {
   const staleAfterMs = 15_000;
 
-  let app = new Elysia()
+  // standardHostname false: Elysia otherwise finds the path by searching for '/' from the 12th
+  // character of request.url, assuming a host of at least 4 characters; with `Host: a`,
+  // `/app/metrics` was routed as `/metrics` (past nginx's public /app location). Bun's URLs here
+  // are always `http://<host>/…`, so searching from the 8th character is exact.
+  let app = new Elysia({ handler: { standardHostname: false } })
     // Every answer, JSON above all: a browser must never sniff one into HTML or script.
     .headers({ "x-content-type-options": "nosniff" })
     .onError(({ code, error, set }) => {

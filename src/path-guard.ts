@@ -51,11 +51,7 @@ type Handler = (req: Request, server: Server<unknown>) => Response | Promise<Res
 const refusal = (reason: string) => errorResponse(400, `request path holds ${reason}; send the plain path`);
 
 /** For raw paths the patterns cannot see: never passed on, since their raw form is unknown. */
-export function refuseUnseen(req: Request): Response {
-  const path = new URL(req.url).pathname;
-  if (path === "/") return errorResponse(404, "no such route");
-  return refusal(`an empty segment or more than ${MAX_SEGMENTS} segments`);
-}
+export const refuseUnseen = (): Response => refusal(`an empty segment or more than ${MAX_SEGMENTS} segments`);
 
 /**
  * Bun.serve `routes` that send every raw path through the segment check, then to `next`.
@@ -68,7 +64,8 @@ export function guardedRoutes(next: Handler): Record<string, Handler> {
     const reason = unsafePathReason(Object.values(params));
     return reason ? refusal(reason) : next(req, server);
   };
-  const routes: Record<string, Handler> = { "/*": refuseUnseen };
+  // "/" exactly (tgwh has nothing there); "/*" takes what no pattern below can see.
+  const routes: Record<string, Handler> = { "/": () => errorResponse(404, "no such route"), "/*": refuseUnseen };
   let pattern = "";
   for (let n = 0; n < MAX_SEGMENTS; n++) {
     pattern += `/:s${n}`;

@@ -90,6 +90,21 @@ describe("tgwh refuses ambiguous request paths before routing", () => {
     expect(countJobs(tg.dbPath)).toBe(3);
   });
 
+  test("the Host header never moves the route: a one-letter host once made /app/metrics into /metrics", async () => {
+    for (const host of ["a", "ab", "a:1", "xyz"]) {
+      const withHost = (target: string, headers: Record<string, string> = {}) => get(target, { Host: host, ...headers });
+      expect({ host, status: (await withHost("/app/metrics")).status }).toEqual({ host, status: 404 });
+      expect({ host, status: (await withHost("/app/readyz")).status }).toEqual({ host, status: 404 });
+      expect({ host, status: (await withHost("/auth/admin/queue", { Authorization: `Bearer ${viewer}` })).status }).toEqual({ host, status: 404 });
+      const smuggled = await postJson("/app/telegram/webhook", messageUpdate(910030, 1, "x"), { Host: host, ...signed });
+      expect({ host, status: smuggled.status }).toEqual({ host, status: 404 });
+      // The real routes still answer under any host.
+      expect({ host, status: (await withHost("/metrics")).status }).toEqual({ host, status: 200 });
+      expect({ host, status: (await withHost("/admin/queue", { Authorization: `Bearer ${viewer}` })).status }).toEqual({ host, status: 200 });
+    }
+    expect(countJobs(tg.dbPath, "seq = 910030")).toBe(0);
+  });
+
   test("every JSON answer says nosniff: webhook, health, errors of each kind", async () => {
     const answers = [
       await postJson("/telegram/webhook", messageUpdate(910020, 1, "x"), signed),
