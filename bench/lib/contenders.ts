@@ -1,4 +1,4 @@
-/** The five ingest contenders, each started as its own process on 127.0.0.1. */
+/** The ingest contenders, each started as its own process on 127.0.0.1. */
 import { resolve } from "node:path";
 import { startFakeBotApi, type FakeBotApi } from "../../test/support/fake-bot-api";
 import { BINARY, startTgwh, TEST_SECRET, type TgwhProcess } from "../../test/support/tgwh";
@@ -19,18 +19,19 @@ export interface Contender {
   tgwh?: TgwhProcess;
 }
 
-export type ContenderKind = "bare" | "grammy" | "tgwh-full" | "tgwh-normal" | "floor";
+export type ContenderKind = "bare" | "grammy" | "tgwh-full" | "tgwh-normal" | "floor" | "bunqueue";
 export const CONTENDERS: { kind: ContenderKind; label: string }[] = [
   { kind: "bare", label: "1 bare Bun.serve" },
   { kind: "grammy", label: "2 grammY webhookCallback" },
   { kind: "tgwh-full", label: "3 tgwh FULL" },
   { kind: "tgwh-normal", label: "4 tgwh NORMAL" },
   { kind: "floor", label: "5 durable floor" },
+  { kind: "bunqueue", label: "6 grammY + bunqueue" },
 ];
 
-async function startScript(file: string, name: string, secret: string): Promise<Contender> {
+async function startScript(file: string, name: string, secret: string, env: Record<string, string> = {}): Promise<Contender> {
   const proc = Bun.spawn([process.execPath, resolve(import.meta.dir, "../servers", file)], {
-    env: { ...process.env, BENCH_SECRET: secret, PORT: "0" },
+    env: { ...process.env, ...env, BENCH_SECRET: secret, PORT: "0" },
     stdout: "pipe",
     stderr: "inherit",
   });
@@ -87,6 +88,8 @@ export async function startContender(kind: ContenderKind): Promise<Contender> {
       return startScript("grammy-peer.ts", kind, PEER_SECRET);
     case "floor":
       return startScript("durable-floor.ts", kind, PEER_SECRET);
+    case "bunqueue":
+      return startScript("bunqueue-peer.ts", kind, PEER_SECRET);
     case "tgwh-full":
     case "tgwh-normal": {
       const t = await startTgwh({ binary: tgwhBinary(), env: tgwhEnv(kind === "tgwh-full" ? "FULL" : "NORMAL") });

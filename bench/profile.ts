@@ -1,0 +1,119 @@
+/**
+ * Where each microsecond of an update goes in the compiled binary under load (issue 17, item 1).
+ * Starts dist/tgwh (FULL, as in the ingest benchmark) with Bun's CPU profiler on, drives it with
+ * wrk at 50 connections, and prints:
+ * - CPU time per acknowledged update, per thread (main event loop, checkpoint thread, the thread
+ *   pool that runs the WAL fdatasync, Bun's HTTP/GC helpers), from /proc: robust against the
+ *   other processes on a shared machine, unlike req/s;
+ * - the profile's shape: main-thread samples by category (HTTP, body, JSON, insert, commit, …),
+ *   and the top functions by self time.
+ * Run: bun bench/profile.ts [seconds=10] [conns=50] [FULL|NORMAL]   (needs wrk; uses 127.0.0.1 only)
+ * Env: BENCH_TGWH_BINARY (another build), PROFILE_OUT (keep the .cpuprofile in this folder),
+ * PROFILE_NOPROF=1 (no profiler: CPU per update without the sampler's own cost).
+ */
+import { Database } from "bun:sqlite";
+import { copyFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { removeDir, startTgwh, tempDir, TEST_SECRET } from "../test/support/tgwh";
+import { stopFakeApi, tgwhBinary, tgwhEnv } from "./lib/contenders";
+import { summariseProfile, type CategoryRule } from "./lib/cpuprofile";
+import { cpuDelta, threadCpu } from "./lib/proc-cpu";
+import { fmt, table } from "./lib/stats";
+import { runWrk } from "./lib/wrk";
+
+/** Innermost matching frame wins; the order breaks ties for frames that match several. */
+export const CATEGORIES: CategoryRule[] = [
+  { name: "logging (pino)", match: /pino|sonic-boom|scrubSecrets|asJson|\bLOG\b|src\/log\.ts/ },
+  { name: "metrics (prom-client)", match: /prom-client|src\/metrics\.ts/ },
+  { name: "WAL fdatasync (start)", match: /fdatasync|walSync|src\/db\/wal-sync\.ts/ },
+  { name: "commit (BEGIN/COMMIT)", match: /commitQueued .*writer|\bcommit\b|BEGIN|checkpoint|wal-index|commitGate/ },
+  { name: "insert (chain check + INSERT)", match: /insertJobs|src\/queue\/enqueue\.ts/ },
+  { name: "worker claim", match: /claimJobs|expireLeases|src\/queue\/claim\.ts/ },
+  { name: "worker finish", match: /finishJob|src\/queue\/finish\.ts/ },
+  { name: "worker handle (grammY)", match: /handleUpdate|grammy|src\/telegram\/jobs\.ts|src\/telegram\/bot\.ts|runWithJobLog/ },
+  { name: "worker (loop, other)", match: /src\/queue\/worker\.ts/ },
+  { name: "JSON parse + validation", match: /parseUpdate|src\/telegram\/updates\.ts|JSON\.parse|\bparse\b/ },
+  { name: "body read (arrayBuffer + UTF-8)", match: /readLimited|decodeUtf8|arrayBuffer|decode\b/ },
+  { name: "webhook handler (secret, headers, response)", match: /src\/telegram\/|handleWebhook|handleOne/ },
+  { name: "group-commit writer (other)", match: /src\/db\/writer\.ts/ },
+  { name: "GC", match: /\(garbage collector\)|\bGC\b/ },
+];
+
+const seconds = Number(process.argv[2] ?? 10);
+const conns = Number(process.argv[3] ?? 50);
+const sync = (process.argv[4] ?? "FULL") as "FULL" | "NORMAL";
+const withProfiler = !process.env.PROFILE_NOPROF;
+
+const dir = tempDir("tgwh-profile-");
+const profDir = join(dir, "prof");
+const counts = (dbPath: string) => {
+  const db = new Database(dbPath, { readonly: true });
+  try {
+    const r = db.query("SELECT count(*) AS n, sum(state = 'done') AS done, max(id) AS maxId FROM jobs").get() as { n: number; done: number; maxId: number };
+    return { n: r.n, done: r.done ?? 0 };
+  } finally {
+    db.close();
+  }
+};
+
+try {
+  const t = await startTgwh({
+    binary: tgwhBinary(),
+    dir,
+    env: {
+      ...tgwhEnv(sync),
+      ...(withProfiler ? { BUN_OPTIONS: `--cpu-prof --cpu-prof-dir=${profDir} --cpu-prof-interval=250` } : {}),
+    },
+  });
+  const url = `${t.url}/telegram/webhook`;
+  await runWrk({ url, secret: TEST_SECRET, conns, seconds: 1, updateBase: 1_000_000 });
+  const c0 = counts(t.dbPath);
+  const cpu0 = threadCpu(t.pid);
+  const res = await runWrk({ url, secret: TEST_SECRET, conns, seconds, updateBase: 100_000_000 });
+  const cpu1 = threadCpu(t.pid);
+  const c1 = counts(t.dbPath);
+  await t.stop();
+
+  const stored = c1.n - c0.n;
+  const done = c1.done - c0.done;
+  const delta = cpuDelta(cpu0, cpu1, t.pid);
+  const totalUs = Object.values(delta).reduce((a, b) => a + b, 0);
+  console.log(`tgwh ${sync}, wrk -c${conns} ${seconds} s: ${fmt(res.reqPerSec)} req/s, p50 ${res.p50Ms.toFixed(2)} ms, p99 ${res.p99Ms.toFixed(2)} ms, errors ${res.errors}`);
+  console.log(`stored ${fmt(stored)} updates, processed (done) ${fmt(done)} in the window; profiler ${withProfiler ? "on" : "off"}`);
+  console.log("");
+  console.log(
+    table(
+      ["thread", "CPU s", "µs per stored update"],
+      Object.entries(delta)
+        .sort((a, b) => b[1] - a[1])
+        .filter(([, us]) => us > 0)
+        .map(([name, us]) => [name, (us / 1e6).toFixed(2), (us / stored).toFixed(1)])
+        .concat([["all threads", (totalUs / 1e6).toFixed(2), (totalUs / stored).toFixed(1)]]),
+    ),
+  );
+  if (withProfiler) {
+    const file = readdirSync(profDir).find((f) => f.endsWith(".cpuprofile"));
+    if (!file) throw new Error("no .cpuprofile written");
+    if (process.env.PROFILE_OUT) copyFileSync(join(profDir, file), join(process.env.PROFILE_OUT, `tgwh-${sync}-c${conns}.cpuprofile`));
+    const s = summariseProfile(join(profDir, file), CATEGORIES);
+    const mainUs = delta.main ?? 0;
+    console.log("");
+    console.log(`main thread, sampled (whole process life; the load window is ~${seconds} of it): ${fmt(s.totalUs / 1000)} ms busy, ${fmt(s.idleUs / 1000)} ms idle`);
+    console.log(
+      table(
+        ["category", "share of busy samples", "≈ µs per stored update (main-thread CPU × share)"],
+        Object.entries(s.byCategory)
+          .sort((a, b) => b[1] - a[1])
+          .map(([k, us]) => [k, `${((100 * us) / s.totalUs).toFixed(1)} %`, ((mainUs * us) / s.totalUs / stored).toFixed(1)]),
+      ),
+    );
+    console.log("");
+    console.log("top self time:");
+    for (const f of s.selfTop) console.log(`  ${((100 * f.us) / s.totalUs).toFixed(1).padStart(5)} %  ${f.frame}`);
+    console.log("top inclusive time:");
+    for (const f of s.inclusiveTop) console.log(`  ${((100 * f.us) / s.totalUs).toFixed(1).padStart(5)} %  ${f.frame}`);
+  }
+} finally {
+  stopFakeApi();
+  removeDir(dir);
+}
