@@ -78,10 +78,13 @@ release: dist/tgwh
 	@rm -rf "$(RELEASE_DIR)/$(RELEASE)"
 	@echo "release: $(RELEASE_DIR)/$(RELEASE).tar.gz (+ .sha256)"
 
-# Benchmarks (not part of make test): ingest against a bare server and grammY's webhookCallback,
-# drain, a million-job queue, start time. Needs wrk (apt-get install -y wrk). Appends to bench/RESULTS.md.
+# Benchmarks (not part of make test): ingest against a bare server, grammY's webhookCallback, the
+# durable floor and grammY + bunqueue; sustained capacity at fixed rates; drain, a million-job queue,
+# start time. Needs wrk and a C compiler for the fixed-rate loader (apt-get install -y wrk gcc).
+# Appends to bench/RESULTS.md.
 bench: build
 	@command -v wrk >/dev/null || { echo "make bench needs wrk: apt-get install -y wrk" >&2; exit 2; }
+	@command -v cc >/dev/null || { echo "make bench needs a C compiler for bench/loader/fixed-rate.c: apt-get install -y gcc" >&2; exit 2; }
 	$(BUN) bench/run.ts
 
 clean:

@@ -1,5 +1,5 @@
 /**
- * Ingest: requests/s and ack latency of the five contenders under wrk, at 50 and 100
+ * Ingest: requests/s and ack latency of the six contenders under wrk, at 50 and 100
  * connections, several rounds, contenders interleaved (the order rotates each round) so that
  * noise from the rest of the machine lands on all of them alike. Figures are medians over rounds.
  * Run alone: bun bench/ingest.ts [rounds] [seconds]
@@ -90,6 +90,8 @@ export function ingestRatios(rows: IngestRow[]): {
   normalOverPeer: number;
   floorOverPeer: number;
   fullOverFloor: number;
+  fullOverBunqueue: number;
+  normalOverBunqueue: number;
 }[] {
   const get = (k: ContenderKind, c: number) => rows.find((r) => r.kind === k && r.conns === c)?.reqPerSec ?? NaN;
   return [...new Set(rows.map((r) => r.conns))].map((c) => ({
@@ -99,6 +101,8 @@ export function ingestRatios(rows: IngestRow[]): {
     normalOverPeer: get("tgwh-normal", c) / get("grammy", c),
     floorOverPeer: get("floor", c) / get("grammy", c),
     fullOverFloor: get("tgwh-full", c) / get("floor", c),
+    fullOverBunqueue: get("tgwh-full", c) / get("bunqueue", c),
+    normalOverBunqueue: get("tgwh-normal", c) / get("bunqueue", c),
   }));
 }
 
@@ -109,6 +113,6 @@ if (import.meta.main) {
   const rows = await runIngest({ rounds, seconds, warmupSeconds: 1, conns: [50, 100], kinds });
   console.log(ingestTable(rows));
   for (const r of ingestRatios(rows)) {
-    console.log(`c=${r.conns}: 3/1 ${r.fullOverBare.toFixed(2)}  3/2 ${r.fullOverPeer.toFixed(2)}  4/2 ${r.normalOverPeer.toFixed(2)}  5/2 ${r.floorOverPeer.toFixed(2)}  3/5 ${r.fullOverFloor.toFixed(2)}`);
+    console.log(`c=${r.conns}: 3/1 ${r.fullOverBare.toFixed(2)}  3/2 ${r.fullOverPeer.toFixed(2)}  4/2 ${r.normalOverPeer.toFixed(2)}  5/2 ${r.floorOverPeer.toFixed(2)}  3/5 ${r.fullOverFloor.toFixed(2)}  3/6 ${r.fullOverBunqueue.toFixed(2)}`);
   }
 }

@@ -29,7 +29,8 @@ export const CONTENDERS: { kind: ContenderKind; label: string }[] = [
   { kind: "bunqueue", label: "6 grammY + bunqueue" },
 ];
 
-async function startScript(file: string, name: string, secret: string, env: Record<string, string> = {}): Promise<Contender> {
+/** Starts a bench server script (bench/servers/ or a path) that prints {"listen": url} once listening. */
+export async function startScript(file: string, name: string, secret: string, env: Record<string, string> = {}): Promise<Contender> {
   const proc = Bun.spawn([process.execPath, resolve(import.meta.dir, "../servers", file)], {
     env: { ...process.env, ...env, BENCH_SECRET: secret, PORT: "0" },
     stdout: "pipe",

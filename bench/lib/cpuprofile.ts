@@ -1,7 +1,8 @@
 /**
  * Reads a Chrome-format .cpuprofile (what `--cpu-prof` writes) and sums sampled time by function
  * (self and inclusive) and by category, a category being the first rule that matches any frame of
- * the sample's stack, innermost first. Good for the shape of the costs, not for exact figures.
+ * the sample's stack, innermost first (rules match `${functionName} ${url}`). Good for the shape
+ * of the costs, not for exact figures.
  */
 import { readFileSync } from "node:fs";
 
@@ -70,7 +71,7 @@ export function summariseProfile(path: string, rules: CategoryRule[], top = 40):
     const dt = p.timeDeltas[i + 1] ?? 0;
     const stack = stackOf(p.samples[i]!);
     const leaf = stack[0]!;
-    if (leaf.fn === "(idle)" || leaf.fn === "(program)" && stack.length <= 2) {
+    if (leaf.fn === "(idle)" || (leaf.fn === "(program)" && stack.length <= 2)) {
       idleUs += dt;
       continue;
     }

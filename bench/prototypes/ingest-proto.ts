@@ -1,0 +1,172 @@
+/**
+ * Prototype ingest servers (issue 17, item 2), to learn what wins before touching src/: the
+ * webhook's hot path (secret, JSON check, durable ack) over different storage designs, with no
+ * log line, no metrics and no worker, so that each differs from the durable floor only by its
+ * storage. PROTO_MODE:
+ * - sqlite         today's design: group commit of INSERTs into tgwh's own jobs table (the real
+ *                  migrations and insertJobs), then a WAL fdatasync off the event loop; ack after it
+ * - sqlite-narrow  the same on the narrow schema (narrow-schema.ts: payload in its own table,
+ *                  fewer indexes, no AUTOINCREMENT)
+ * - journal        append-only ingest journal: each batch is appended (length + CRC32 framed) and
+ *                  fdatasynced, the ack point; the batch is imported into the jobs table afterwards
+ *                  (one transaction per ≥256 rows or 10 ms, synchronous=NORMAL, no fsync of its own:
+ *                  the journal already holds the updates; a real design would fsync the WAL
+ *                  before cutting the journal, and replay the journal at start)
+ * - journal-narrow the journal with the narrow schema
+ * - journal-thread the journal, imported by a Bun Worker with its own connection (import-thread.ts)
+ * Usage: PROTO_MODE=… bun bench/prototypes/ingest-proto.ts  (prints {"listen": url}); SIGTERM stops it
+ * and prints how many rows reached the table.
+ */
+import { Database } from "bun:sqlite";
+import { createHash, timingSafeEqual } from "node:crypto";
+import { closeSync, fdatasync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { openDb } from "../../src/db/client";
+import { takeOverWalSync } from "../../src/db/wal-sync";
+import { insertJobs } from "../../src/queue/enqueue";
+import { prepareJobStatements } from "../../src/queue/sql";
+import type { NewJob } from "../../src/queue/types";
+import { parseUpdate, updateDedupeKey } from "../../src/telegram/updates";
+import { narrowInserter, type InsertRow } from "./narrow-schema";
+
+const SECRET = process.env.BENCH_SECRET ?? "bench_secret_0123456789";
+const MODE = process.env.PROTO_MODE ?? "sqlite";
+const dir = mkdtempSync(join(tmpdir(), "tgwh-proto-"));
+const dbPath = join(dir, "tgwh.db");
+const MAX_SYNCS = 2;
+
+const secretDigest = createHash("sha256").update(SECRET).digest();
+const secretOk = (h: string | null) => h !== null && timingSafeEqual(createHash("sha256").update(h).digest(), secretDigest);
+const ok = () => new Response('{"ok":true}', { headers: { "content-type": "application/json" } });
+
+interface Item {
+  row: InsertRow;
+  done: () => void;
+}
+
+/** Opens the table the mode writes to; returns a batch inserter (inside the caller's transaction). */
+function openStore(db: Database | null, narrow: boolean): { sqlite: Database; insert: (rows: InsertRow[]) => void } {
+  if (narrow) {
+    const sqlite = db ?? new Database(dbPath, { create: true });
+    sqlite.run("PRAGMA journal_mode = WAL");
+    sqlite.run("PRAGMA synchronous = NORMAL");
+    const ins = narrowInserter(sqlite);
+    return { sqlite, insert: (rows) => void ins(rows, Date.now()) };
+  }
+  const sqlite = openDb({ path: dbPath, synchronous: "NORMAL", busyTimeoutMs: 5000, migrate: true }).sqlite;
+  const stmts = prepareJobStatements(sqlite);
+  return {
+    sqlite,
+    insert: (rows) => {
+      const now = Date.now();
+      const jobs: NewJob[] = rows.map((r) => ({ kind: "telegram.update", dedupeKey: r.dedupeKey, orderKey: r.orderKey, seq: r.seq, payload: r.payload, maxAttempts: 8, runAt: now }));
+      insertJobs(stmts, jobs, now);
+    },
+  };
+}
+
+let queued: Item[] = [];
+let syncing = 0;
+let scheduled = false;
+let flush: () => void;
+
+if (MODE === "sqlite" || MODE === "sqlite-narrow") {
+  const { sqlite, insert } = openStore(null, MODE === "sqlite-narrow");
+  const wal = takeOverWalSync(sqlite, dbPath);
+  if (!wal) throw new Error("no WAL sync");
+  flush = () => {
+    scheduled = false;
+    if (syncing >= MAX_SYNCS || queued.length === 0) return;
+    const batch = queued;
+    queued = [];
+    sqlite.run("BEGIN IMMEDIATE");
+    insert(batch.map((b) => b.row));
+    sqlite.run("COMMIT");
+    syncing++;
+    wal.sync().then(() => {
+      syncing--;
+      for (const b of batch) b.done();
+      flush();
+    });
+  };
+} else {
+  const journalFd = openSync(join(dir, "ingest.journal"), "a");
+  let importQueue: InsertRow[] = [];
+  let importTimer: ReturnType<typeof setTimeout> | null = null;
+  let importRows: (rows: InsertRow[]) => void;
+  if (MODE === "journal-thread") {
+    const worker = new Worker(resolve(import.meta.dir, "import-thread.ts"), { env: { PROTO_DB: dbPath } } as never);
+    importRows = (rows) => worker.postMessage(rows);
+  } else {
+    const { sqlite, insert } = openStore(null, MODE === "journal-narrow");
+    importRows = (rows) => {
+      sqlite.run("BEGIN IMMEDIATE");
+      insert(rows);
+      sqlite.run("COMMIT");
+    };
+  }
+  const importNow = () => {
+    if (importTimer) clearTimeout(importTimer);
+    importTimer = null;
+    const rows = importQueue;
+    importQueue = [];
+    if (rows.length) importRows(rows);
+  };
+  flush = () => {
+    scheduled = false;
+    if (syncing >= MAX_SYNCS || queued.length === 0) return;
+    const batch = queued;
+    queued = [];
+    const parts: string[] = [];
+    for (const b of batch) parts.push(`${Buffer.byteLength(b.row.payload)} ${Bun.hash.crc32(b.row.payload)}\n${b.row.payload}\n`);
+    writeSync(journalFd, parts.join(""));
+    syncing++;
+    fdatasync(journalFd, (err) => {
+      syncing--;
+      if (err) throw err;
+      for (const b of batch) b.done();
+      for (const b of batch) importQueue.push(b.row);
+      if (importQueue.length >= 256) importNow();
+      else importTimer ??= setTimeout(importNow, 10);
+      flush();
+    });
+  };
+  process.on("exit", () => closeSync(journalFd));
+}
+
+const server = Bun.serve({
+  hostname: "127.0.0.1",
+  port: Number(process.env.PORT ?? 0),
+  routes: {
+    "/telegram/webhook": {
+      async POST(req) {
+        if (!secretOk(req.headers.get("x-telegram-bot-api-secret-token"))) return new Response("unauthorized", { status: 401 });
+        const text = await req.text();
+        const p = parseUpdate(text);
+        if (!p.ok) return new Response(p.message, { status: 400 });
+        return new Promise<Response>((res) => {
+          queued.push({ row: { dedupeKey: updateDedupeKey(p.updateId), orderKey: p.orderKey, seq: p.updateId, payload: text }, done: () => res(ok()) });
+          if (!scheduled) {
+            scheduled = true;
+            setImmediate(flush);
+          }
+        });
+      },
+    },
+  },
+  fetch: () => new Response("not found", { status: 404 }),
+});
+console.log(JSON.stringify({ listen: `http://127.0.0.1:${server.port}`, mode: MODE }));
+process.on("SIGTERM", () => {
+  server.stop(true);
+  setTimeout(() => {
+    try {
+      const db = new Database(dbPath, { readonly: true });
+      console.log(JSON.stringify({ rows: (db.query("SELECT count(*) AS n FROM jobs").get() as { n: number }).n }));
+      db.close();
+    } catch {}
+    rmSync(dir, { recursive: true, force: true });
+    process.exit(0);
+  }, 200);
+});
