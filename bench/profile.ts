@@ -9,41 +9,19 @@
  *   and the top functions by self time.
  * Run: bun bench/profile.ts [seconds=10] [conns=50] [FULL|NORMAL]   (needs wrk; uses 127.0.0.1 only)
  * Env: BENCH_TGWH_BINARY (another build), PROFILE_OUT (keep the .cpuprofile in this folder),
- * PROFILE_NOPROF=1 (no profiler: CPU per update without the sampler's own cost).
+ * PROFILE_NOPROF=1 (no profiler: CPU per update without the sampler's own cost), PROFILE_ENV
+ * (extra env for tgwh, "K=V,K=V": an experiment's switch).
  */
 import { Database } from "bun:sqlite";
 import { copyFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { removeDir, startTgwh, tempDir, TEST_SECRET } from "../test/support/tgwh";
 import { startContender, stopFakeApi, tgwhBinary, tgwhEnv } from "./lib/contenders";
-import { summariseProfile, type CategoryRule } from "./lib/cpuprofile";
+import { summariseProfile, TGWH_CATEGORIES as CATEGORIES } from "./lib/cpuprofile";
 import { cpuDelta, threadCpu } from "./lib/proc-cpu";
 import { fmt, table } from "./lib/stats";
 import { runWrk } from "./lib/wrk";
 
-/**
- * The first frame from the leaf up that matches a rule names the sample's category. The compiled
- * binary's frames carry function names (the build minifies syntax, not identifiers) but not
- * source paths, so the rules match names. JSC samples only while JavaScript runs (or native code
- * it called, SQLite included); the HTTP server's own native work is measured apart (the bare
- * server's CPU per request).
- */
-export const CATEGORIES: CategoryRule[] = [
-  { name: "logging (pino: serialise, scrub, write)", match: /^(LOG|asJson|_asJson|write|scrubSecrets|streamWrite|isoTime|flush|actualWrite|release|child|asChindings) / },
-  { name: "metrics (prom-client)", match: /^(inc|observe|hashObject|setValue|findBound|getLabels|validateLabel|labels) / },
-  { name: "secret check (SHA-256 ×2)", match: /^(secretMatches|digest) / },
-  { name: "body read (arrayBuffer + UTF-8)", match: /^(readLimited|decodeUtf8|arrayBuffer) / },
-  { name: "JSON parse + validation", match: /^(parseUpdate|orderKeyOf|isObj|parse) / },
-  { name: "insert (chain check + INSERT)", match: /^insertJobs / },
-  { name: "worker claim (+ lease expiry)", match: /^(claimJobs|expireLeases) / },
-  { name: "worker finish (+ chain hand-off)", match: /^(finishJob|appendAttemptError) / },
-  { name: "commit (BEGIN/COMMIT, WAL frames)", match: /^(#runNoArgs|commitQueued) / },
-  { name: "WAL fdatasync (queueing it)", match: /^(startSync|sync|fdatasync|fdatasyncCb) / },
-  { name: "worker handle (grammY handleUpdate)", match: /^(handleUpdate|runWithJobLog|run|routeUpdate) / },
-  { name: "worker loop (runJob, pump, decideFinish)", match: /^(runJob|pump|decideFinish|schedule|nextWakeAt|finished|started) / },
-  { name: "writer (queue, settle)", match: /^(tick|settle|schedule|enqueue|ungate) / },
-  { name: "webhook handler (headers, reqId, response)", match: /^(handleOne|handleWebhook|answer|json|updateDedupeKey|randomUUID|Response|get|enter|leave) / },
-];
 
 const seconds = Number(process.argv[2] ?? 10);
 const conns = Number(process.argv[3] ?? 50);
@@ -83,6 +61,7 @@ try {
     dir,
     env: {
       ...tgwhEnv(sync),
+      ...Object.fromEntries((process.env.PROFILE_ENV ?? "").split(",").filter(Boolean).map((kv) => kv.split("=") as [string, string])),
       ...(withProfiler ? { BUN_OPTIONS: `--cpu-prof --cpu-prof-dir=${profDir} --cpu-prof-interval=250` } : {}),
     },
   });

@@ -7,7 +7,7 @@
  * (noisy on a shared machine; read them as ratios inside one run).
  *
  *   bun bench/cost/stages.ts STAGE N          # one stage, N units, wall clock
- *   bun bench/cost/stages.ts --callgrind [N]  # every stage under callgrind, the table
+ *   bun bench/cost/stages.ts --callgrind [N] [stage,stage]  # every stage (or those) under callgrind, the table
  *
  * Stages (one unit = one update unless said otherwise):
  *   request      build a Request like wrk's and read its body (the harness's own cost, subtracted)
@@ -191,8 +191,9 @@ async function callgrind(stage: string, n: number): Promise<number> {
 if (process.argv[2] === "--callgrind") {
   if (!Bun.which("valgrind")) throw new Error("needs valgrind (apt-get install -y valgrind)");
   const n = Number(process.argv[3] ?? 2000);
+  const only = process.argv[4]?.split(",");
   const rows: (string | number)[][] = [];
-  for (const stage of Object.keys(STAGES)) {
+  for (const stage of Object.keys(STAGES).filter((s) => !only || only.includes(s))) {
     const a = await callgrind(stage, n);
     const b = await callgrind(stage, 2 * n);
     const per = (b - a) / n;

@@ -104,3 +104,35 @@ export function summariseProfile(path: string, rules: CategoryRule[], top = 40):
       .map(([frame, us]) => ({ frame, us }));
   return { totalUs, idleUs, byCategory, selfTop: sorted(self), inclusiveTop: sorted(incl) };
 }
+
+/**
+ * The first frame from the leaf up that matches a rule names the sample's category. The compiled
+ * binary's frames carry function names (the build minifies syntax, not identifiers) but not
+ * source paths, so the rules match names. JSC samples only while JavaScript runs (or native code
+ * it called, SQLite included); the HTTP server's own native work is measured apart (the bare
+ * server's CPU per request).
+ */
+export const TGWH_CATEGORIES: CategoryRule[] = [
+  { name: "logging (pino: serialise, scrub, write)", match: /^(LOG|asJson|_asJson|write|scrubSecrets|streamWrite|isoTime|flush|actualWrite|release|child|asChindings) / },
+  { name: "metrics (prom-client)", match: /^(inc|observe|hashObject|setValue|findBound|getLabels|validateLabel|labels) / },
+  { name: "secret check (SHA-256 ×2)", match: /^(secretMatches|digest) / },
+  { name: "body read (arrayBuffer + UTF-8)", match: /^(readLimited|decodeUtf8|arrayBuffer) / },
+  { name: "JSON parse + validation", match: /^(parseUpdate|orderKeyOf|isObj|parse) / },
+  { name: "insert (chain check + INSERT)", match: /^insertJobs / },
+  { name: "worker claim (+ lease expiry)", match: /^(claimJobs|expireLeases) / },
+  { name: "worker finish (+ chain hand-off)", match: /^(finishJob|appendAttemptError) / },
+  { name: "commit (BEGIN/COMMIT, WAL frames)", match: /^(#runNoArgs|commitQueued) / },
+  { name: "WAL fdatasync (queueing it)", match: /^(startSync|sync|fdatasync|fdatasyncCb) / },
+  { name: "worker handle (grammY handleUpdate)", match: /^(handleUpdate|runWithJobLog|routeUpdate) / },
+  { name: "worker loop (runJob, pump, decideFinish)", match: /^(runJob|pump|decideFinish|schedule|nextWakeAt|finished|started) / },
+  { name: "writer (queue, settle)", match: /^(tick|settle|schedule|enqueue|ungate) / },
+  { name: "webhook handler (headers, reqId, response)", match: /^(handleOne|handleWebhook|answer|json|updateDedupeKey|randomUUID|Response|enter|leave) / },
+];
+
+if (import.meta.main) {
+  // bun bench/lib/cpuprofile.ts FILE.cpuprofile: the category split and top functions of a saved profile.
+  const s = summariseProfile(process.argv[2]!, TGWH_CATEGORIES);
+  for (const [k, us] of Object.entries(s.byCategory).sort((a, b) => b[1] - a[1])) console.log(`${((100 * us) / s.totalUs).toFixed(1).padStart(5)} %  ${k}`);
+  console.log("top self time:");
+  for (const f of s.selfTop.slice(0, 25)) console.log(`  ${((100 * f.us) / s.totalUs).toFixed(1).padStart(5)} %  ${f.frame}`);
+}

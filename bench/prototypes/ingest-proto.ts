@@ -14,6 +14,9 @@
  *                  before cutting the journal, and replay the journal at start)
  * - journal-narrow the journal with the narrow schema
  * - journal-thread the journal, imported by a Bun Worker with its own connection (import-thread.ts)
+ * PROTO_LOG: none (default) | pino (tgwh's logger: the webhook line as src/telegram/webhook.ts
+ * writes it, to a file) | fast (the same JSON line built by hand and written to the same kind of
+ * stream), to price the per-request log line against the floor too.
  * Usage: PROTO_MODE=… bun bench/prototypes/ingest-proto.ts  (prints {"listen": url}); SIGTERM stops it
  * and prints how many rows reached the table.
  */
@@ -22,6 +25,8 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { closeSync, fdatasync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import pino from "pino";
+import { createLogger, scrubSecrets } from "../../src/log";
 import { openDb } from "../../src/db/client";
 import { takeOverWalSync } from "../../src/db/wal-sync";
 import { insertJobs } from "../../src/queue/enqueue";
@@ -39,6 +44,21 @@ const MAX_SYNCS = 2;
 const secretDigest = createHash("sha256").update(SECRET).digest();
 const secretOk = (h: string | null) => h !== null && timingSafeEqual(createHash("sha256").update(h).digest(), secretDigest);
 const ok = () => new Response('{"ok":true}', { headers: { "content-type": "application/json" } });
+
+const LOG = process.env.PROTO_LOG ?? "none";
+const logDest = LOG === "none" ? null : pino.destination({ dest: join(dir, "log.ndjson"), sync: false });
+const pinoLog = LOG === "pino" ? createLogger({ level: "info", secrets: [SECRET], destination: logDest! }) : null;
+const secrets = [SECRET];
+/** One webhook line per request: pino's, or the same JSON built by hand (field order as pino's). */
+function logStored(reqId: string, started: number, updateId: number, type: string | null): void {
+  const ms = Number((performance.now() - started).toFixed(2));
+  if (pinoLog) {
+    pinoLog.info({ reqId, outcome: "stored", status: 200, ms, update_id: updateId, kind: "telegram.update", type }, "webhook");
+  } else if (logDest) {
+    const line = `{"level":30,"time":"${new Date().toISOString()}","service":"tgwh","reqId":${JSON.stringify(reqId)},"outcome":"stored","status":200,"ms":${ms},"update_id":${updateId},"kind":"telegram.update","type":${JSON.stringify(type)},"msg":"webhook"}\n`;
+    logDest.write(scrubSecrets(line, secrets));
+  }
+}
 
 interface Item {
   row: InsertRow;
@@ -141,12 +161,20 @@ const server = Bun.serve({
   routes: {
     "/telegram/webhook": {
       async POST(req) {
+        const started = performance.now();
         if (!secretOk(req.headers.get("x-telegram-bot-api-secret-token"))) return new Response("unauthorized", { status: 401 });
         const text = await req.text();
         const p = parseUpdate(text);
         if (!p.ok) return new Response(p.message, { status: 400 });
         return new Promise<Response>((res) => {
-          queued.push({ row: { dedupeKey: updateDedupeKey(p.updateId), orderKey: p.orderKey, seq: p.updateId, payload: text }, done: () => res(ok()) });
+          const reqId = req.headers.get("x-request-id")?.slice(0, 100) ?? crypto.randomUUID();
+          queued.push({
+            row: { dedupeKey: updateDedupeKey(p.updateId), orderKey: p.orderKey, seq: p.updateId, payload: text },
+            done: () => {
+              logStored(reqId, started, p.updateId, p.type);
+              res(ok());
+            },
+          });
           if (!scheduled) {
             scheduled = true;
             setImmediate(flush);

@@ -4,6 +4,7 @@
  * medians; each design's ratio to the floor of the same run, and its CPU time per request (main
  * thread and all threads, from /proc: far steadier than req/s when the machine is shared).
  * Run: bun bench/prototypes/run.ts [rounds=3] [seconds=5] [modes=sqlite,sqlite-narrow,journal,journal-narrow,journal-thread]
+ * A mode may carry a log variant after a slash: journal-thread/fast, sqlite/pino (PROTO_LOG).
  */
 import { resolve } from "node:path";
 import { PEER_SECRET, startScript } from "../lib/contenders";
@@ -24,7 +25,7 @@ for (let r = 0; r < rounds; r++) {
     const srv =
       k === "floor"
         ? await startScript("durable-floor.ts", k, PEER_SECRET)
-        : await startScript(resolve(import.meta.dir, "ingest-proto.ts"), k, PEER_SECRET, { PROTO_MODE: k });
+        : await startScript(resolve(import.meta.dir, "ingest-proto.ts"), k, PEER_SECRET, { PROTO_MODE: k.split("/")[0]!, PROTO_LOG: k.split("/")[1] ?? "none" });
     try {
       await runWrk({ url: srv.url, secret: PEER_SECRET, conns: 50, seconds: 1, updateBase: (base += 10_000_000) });
       for (const c of conns) {
