@@ -68,7 +68,10 @@ export function stopFakeApi(): void {
   api = null;
 }
 
-/** tgwh as shipped: info logging, default concurrency and lease; only the send cap is off. */
+/**
+ * tgwh as shipped: info logging, default concurrency and lease; only the send cap is off.
+ * BENCH_TGWH_ENV ("K=V,K=V") adds settings, for an experiment's build.
+ */
 export function tgwhEnv(sync: "FULL" | "NORMAL", extra: Record<string, string> = {}): Record<string, string> {
   return {
     TGWH_TELEGRAM_API: fakeApi().url,
@@ -77,6 +80,7 @@ export function tgwhEnv(sync: "FULL" | "NORMAL", extra: Record<string, string> =
     TGWH_LEASE_SECONDS: "30",
     TGWH_SHUTDOWN_SECONDS: "10",
     TGWH_SQLITE_SYNCHRONOUS: sync,
+    ...Object.fromEntries((process.env.BENCH_TGWH_ENV ?? "").split(",").filter(Boolean).map((kv) => kv.split("=") as [string, string])),
     ...extra,
   };
 }
