@@ -5,6 +5,9 @@
  * cost of one unit is (instructions at 2N − instructions at N) ÷ N, free of the start-up and of
  * whatever the rest of the machine is doing. Without valgrind it prints wall-clock ns per unit
  * (noisy on a shared machine; read them as ratios inside one run).
+ * Caveat, measured: even with JSC's concurrent JIT and GC off, two identical runs of a SQL stage
+ * differed by up to 6 % in total (±20 % in the per-unit figure): JSC's tier-up and GC decisions
+ * are partly driven by time. The JS-light stages (secret, parse, metrics) repeat well.
  *
  *   bun bench/cost/stages.ts STAGE N          # one stage, N units, wall clock
  *   bun bench/cost/stages.ts --callgrind [N] [stage,stage]  # every stage (or those) under callgrind, the table
@@ -176,7 +179,9 @@ async function callgrind(stage: string, n: number): Promise<number> {
   try {
     const p = Bun.spawn(
       ["valgrind", "--tool=callgrind", "--trace-children=yes", `--callgrind-out-file=${out}/cg.%p`, process.execPath, import.meta.path, stage, String(n)],
-      { stdout: "ignore", stderr: "pipe" },
+      // JSC compiles and collects on helper threads at moments that depend on timing; callgrind
+      // counts those threads too. Doing both on the main thread makes the counts repeatable.
+      { stdout: "ignore", stderr: "pipe", env: { ...process.env, BUN_JSC_useConcurrentJIT: "false", BUN_JSC_useConcurrentGC: "false" } },
     );
     const err = await new Response(p.stderr).text();
     await p.exited;
