@@ -54,8 +54,9 @@ async function bareCpuPerRequest(): Promise<number> {
 }
 
 try {
-  const bareUs = await bareCpuPerRequest();
-  console.log(`bare Bun.serve: ${bareUs.toFixed(1)} µs of main-thread CPU per request`);
+  // Needed only to split the profile; a CPU-only run skips it.
+  const bareUs = withProfiler ? await bareCpuPerRequest() : 0;
+  if (withProfiler) console.log(`bare Bun.serve: ${bareUs.toFixed(1)} µs of main-thread CPU per request`);
   const t = await startTgwh({
     binary: tgwhBinary(),
     dir,
