@@ -14,6 +14,12 @@
  *                  before cutting the journal, and replay the journal at start)
  * - journal-narrow the journal with the narrow schema
  * - journal-thread the journal, imported by a Bun Worker with its own connection (import-thread.ts)
+ * PROTO_WORKER=1 adds processing, as fast as it goes (no yielding to the ingress): up to 32 jobs
+ * claimed at a time with the store's own claimJobs/finishJob, each handled by grammY's
+ * handleUpdate with the benchmark's trivial handler on the main thread plus a hand-built "job
+ * done" line when PROTO_LOG is set. In `sqlite` the claims and finishes join the ingest
+ * transaction (as tgwh's writer does); in `journal-thread` the import thread claims and finishes,
+ * posting claimed jobs to the main thread and receiving the finished ids back.
  * PROTO_LOG: none (default) | pino (tgwh's logger: the webhook line as src/telegram/webhook.ts
  * writes it, to a file) | fast (the same JSON line built by hand and written to the same kind of
  * stream), to price the per-request log line against the floor too.
@@ -33,6 +39,12 @@ import { insertJobs } from "../../src/queue/enqueue";
 import { prepareJobStatements } from "../../src/queue/sql";
 import type { NewJob } from "../../src/queue/types";
 import { parseUpdate, updateDedupeKey } from "../../src/telegram/updates";
+import { Bot } from "grammy";
+import type { Update } from "grammy/types";
+import { claimJobs } from "../../src/queue/claim";
+import { finishJob } from "../../src/queue/finish";
+import type { JobRow } from "../../src/queue/types";
+import { BENCH_BOT_INFO } from "../servers/bot-info";
 import { narrowInserter, type InsertRow } from "./narrow-schema";
 
 const SECRET = process.env.BENCH_SECRET ?? "bench_secret_0123456789";
@@ -86,6 +98,27 @@ function openStore(db: Database | null, narrow: boolean): { sqlite: Database; in
   };
 }
 
+// ---- processing (PROTO_WORKER=1) ----
+const WORKER = process.env.PROTO_WORKER === "1";
+const SLOTS = 32;
+const bot = new Bot("123456789:BENCH_fake_token_not_real_000000000", { botInfo: BENCH_BOT_INFO, client: { apiRoot: "http://127.0.0.1:9" } });
+bot.on("message", () => {});
+let busy = 0;
+let processed = 0;
+/** Runs one claimed job's handler; `done` records its finish with whoever holds the store. */
+async function handleJob(id: number, payload: string, done: (id: number) => void): Promise<void> {
+  busy++;
+  const started = performance.now();
+  await bot.handleUpdate(JSON.parse(payload) as Update);
+  busy--;
+  processed++;
+  if (logDest) {
+    const seconds = Number(((performance.now() - started) / 1000).toFixed(4));
+    logDest.write(`{"level":30,"time":"${new Date().toISOString()}","service":"tgwh","component":"worker","jobId":${id},"kind":"telegram.update","outcome":"succeeded","seconds":${seconds},"msg":"job done"}\n`);
+  }
+  done(id);
+}
+
 let queued: Item[] = [];
 let syncing = 0;
 let scheduled = false;
@@ -95,14 +128,43 @@ if (MODE === "sqlite" || MODE === "sqlite-narrow") {
   const { sqlite, insert } = openStore(null, MODE === "sqlite-narrow");
   const wal = takeOverWalSync(sqlite, dbPath);
   if (!wal) throw new Error("no WAL sync");
+  const stmts = prepareJobStatements(sqlite);
+  let finished: JobRow[] = [];
+  const running = new Map<number, JobRow>();
+  let claimNeeded = WORKER;
+  const kick = () => {
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(flush);
+    }
+  };
   flush = () => {
     scheduled = false;
-    if (syncing >= MAX_SYNCS || queued.length === 0) return;
+    if (syncing >= MAX_SYNCS || (queued.length === 0 && finished.length === 0 && !claimNeeded)) return;
     const batch = queued;
     queued = [];
+    const ending = finished;
+    finished = [];
+    let claimed: JobRow[] = [];
     sqlite.run("BEGIN IMMEDIATE");
     insert(batch.map((b) => b.row));
+    if (WORKER && MODE === "sqlite") {
+      const now = Date.now();
+      for (const j of ending) finishJob(stmts, { ...j, owner: "proto" }, { type: "done", error: null }, now);
+      const free = SLOTS - busy - running.size;
+      claimed = free > 0 ? claimJobs(stmts, { owner: "proto", leaseMs: 30_000, limit: free, now: now + 1 }) : [];
+      claimNeeded = claimed.length === free && free > 0;
+    }
     sqlite.run("COMMIT");
+    for (const j of claimed) {
+      running.set(j.id, j);
+      void handleJob(j.id, j.payload, (id) => {
+        finished.push(running.get(id)!);
+        running.delete(id);
+        claimNeeded = true;
+        kick();
+      });
+    }
     syncing++;
     wal.sync().then(() => {
       syncing--;
@@ -116,8 +178,25 @@ if (MODE === "sqlite" || MODE === "sqlite-narrow") {
   let importTimer: ReturnType<typeof setTimeout> | null = null;
   let importRows: (rows: InsertRow[]) => void;
   if (MODE === "journal-thread") {
-    const worker = new Worker(resolve(import.meta.dir, "import-thread.ts"), { env: { PROTO_DB: dbPath } } as never);
-    importRows = (rows) => worker.postMessage(rows);
+    const worker = new Worker(resolve(import.meta.dir, "import-thread.ts"), { env: { PROTO_DB: dbPath, PROTO_WORKER: WORKER ? "1" : "" } } as never);
+    let finishedIds: number[] = [];
+    let finishPosted = false;
+    worker.onmessage = (e: MessageEvent<{ id: number; payload: string }[]>) => {
+      for (const j of e.data) {
+        void handleJob(j.id, j.payload, (id) => {
+          finishedIds.push(id);
+          if (!finishPosted) {
+            finishPosted = true;
+            setImmediate(() => {
+              finishPosted = false;
+              worker.postMessage({ finish: finishedIds });
+              finishedIds = [];
+            });
+          }
+        });
+      }
+    };
+    importRows = (rows) => worker.postMessage({ rows });
   } else {
     const { sqlite, insert } = openStore(null, MODE === "journal-narrow");
     importRows = (rows) => {
@@ -183,7 +262,7 @@ const server = Bun.serve({
       },
     },
   },
-  fetch: () => new Response("not found", { status: 404 }),
+  fetch: (req) => (new URL(req.url).pathname === "/proto/stats" ? Response.json({ processed }) : new Response("not found", { status: 404 })),
 });
 console.log(JSON.stringify({ listen: `http://127.0.0.1:${server.port}`, mode: MODE }));
 process.on("SIGTERM", () => {
@@ -191,7 +270,7 @@ process.on("SIGTERM", () => {
   setTimeout(() => {
     try {
       const db = new Database(dbPath, { readonly: true });
-      console.log(JSON.stringify({ rows: (db.query("SELECT count(*) AS n FROM jobs").get() as { n: number }).n }));
+      console.log(JSON.stringify({ rows: (db.query("SELECT count(*) AS n FROM jobs").get() as { n: number }).n, processed }));
       db.close();
     } catch {}
     rmSync(dir, { recursive: true, force: true });
