@@ -83,6 +83,17 @@ const handlerStage = (level: string): Stage => async (n) => {
   for (let i = 0; i < n; i++) await h(makeRequest(uid++));
 };
 
+/** Inserts in batches of 10 per transaction, ended by ROLLBACK (statements alone) or COMMIT (plus the commit's share). */
+const insertStage = (end: "ROLLBACK" | "COMMIT"): Stage => (n) =>
+  withDb((db) => {
+    const stmts = prepareJobStatements(db);
+    for (let i = 0; i < n; i += 10) {
+      db.run("BEGIN IMMEDIATE");
+      insertJobs(stmts, Array.from({ length: 10 }, () => updateJob(uid++, 1)), 1);
+      db.run(end);
+    }
+  })();
+
 const STAGES: Record<string, Stage> = {
   request: async (n) => {
     for (let i = 0; i < n; i++) await makeRequest(uid++).arrayBuffer();
@@ -109,24 +120,8 @@ const STAGES: Record<string, Stage> = {
       m.webhookAckSeconds.observe(0.0023);
     }
   },
-  insert: (n) =>
-    withDb((db) => {
-      const stmts = prepareJobStatements(db);
-      for (let i = 0; i < n; i += 10) {
-        db.run("BEGIN IMMEDIATE");
-        insertJobs(stmts, Array.from({ length: 10 }, () => updateJob(uid++, 1)), 1);
-        db.run("ROLLBACK");
-      }
-    })(),
-  "insert-commit": (n) =>
-    withDb((db) => {
-      const stmts = prepareJobStatements(db);
-      for (let i = 0; i < n; i += 10) {
-        db.run("BEGIN IMMEDIATE");
-        insertJobs(stmts, Array.from({ length: 10 }, () => updateJob(uid++, 1)), 1);
-        db.run("COMMIT");
-      }
-    })(),
+  insert: insertStage("ROLLBACK"),
+  "insert-commit": insertStage("COMMIT"),
   claim: (n) =>
     withDb((db) => {
       const stmts = prepareJobStatements(db);
