@@ -13,7 +13,7 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
-ENTRYPOINTS = src/main.ts src/db/checkpoint-thread.ts
+ENTRYPOINTS = src/main.ts src/store/sqlite/commit/checkpoint-thread.ts
 
 build: dist/tgwh
 dist/tgwh: node_modules/.installed $(SOURCES)
@@ -49,10 +49,14 @@ soak: build
 	cp dist/tgwh dist/tgwh-soak && TGWH_BINARY=$(CURDIR)/dist/tgwh-soak DURATION=$(DURATION) $(BUN) bench/soak.ts
 	FUZZ_RUNS=$${FUZZ_RUNS:-2000} $(BUN) test test/fuzz
 
-# After changing src/db/schema.ts: generate the SQL migration and embed it in the binary.
+# After changing a schema (src/store/<dialect>/schema.ts): generate each dialect's SQL migration
+# and embed it in the binary. A data change goes into the generated file by hand (see 0002).
+MIGRATION_DIALECTS := sqlite
 migrations: node_modules/.installed
-	node_modules/.bin/drizzle-kit generate
-	$(BUN) scripts/embed-migrations.ts
+	for d in $(MIGRATION_DIALECTS); do \
+	  node_modules/.bin/drizzle-kit generate --config drizzle.$$d.config.ts && \
+	  $(BUN) scripts/embed-migrations.ts src/store/$$d/migrations || exit 1; \
+	done
 
 # Installs on this VM (as root): `sudo make install INSTALL_ARGS="--server-name bot.example.com"`;
 # DESTDIR=/tmp/root stages into a directory instead (see deploy/install.sh --help).

@@ -1,5 +1,5 @@
 /**
- * A deep queue: claim cost at 1,000 vs 1,000,000 pending (the real store code of src/queue on a
+ * A deep queue: claim cost at 1,000 vs 1,000,000 pending (the real SQLite store code of src/store/sqlite on a
  * temp file), database size per 1,000 jobs, and dist/tgwh on the 1 M database: cold start to
  * /readyz 200, RSS while it drains, and /metrics scrapes. Plus cold start on an empty database
  * and the binary's size.
@@ -7,10 +7,10 @@
  */
 import { copyFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
-import { openDb } from "../src/db/client";
-import { claimJobs, expireLeases } from "../src/queue/claim";
-import { finishJob } from "../src/queue/finish";
-import { prepareJobStatements } from "../src/queue/sql";
+import { claimJobs, expireLeases } from "../src/store/sqlite/claim";
+import { openDb } from "../src/store/sqlite/connection";
+import { finishJob } from "../src/store/sqlite/finish";
+import { prepareJobStatements } from "../src/store/sqlite/job-statements";
 import { removeDir, TEST_BOT_TOKEN, TEST_SECRET, tempDir } from "../test/support/tgwh";
 import { stopFakeApi, tgwhBinary, tgwhEnv } from "./lib/contenders";
 import { fillUpdates } from "./lib/fill";

@@ -11,7 +11,7 @@
 import { Database } from "bun:sqlite";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { createQueueStats } from "../src/queue/stats";
+import { createQueueStats } from "../src/store/sqlite/stats";
 import { BINARY, postUpdate, runTgwh, startTgwh, TEST_BOT_TOKEN, TEST_SECRET, messageUpdate, tempDir } from "../test/support/tgwh";
 
 function arg(name: string, def: number): number {
@@ -72,7 +72,7 @@ try {
     }
     return stats(xs);
   };
-  const snapshot = createQueueStats(db);
+  const snapshot = createQueueStats(db, Date.now);
   const groupBy = db.prepare("SELECT state, kind, count(*) AS count FROM jobs INDEXED BY jobs_state_kind GROUP BY state, kind");
   console.log(`queue snapshot (bounded counts):  ${timeIt(() => snapshot.snapshot())}`);
   console.log(`exact GROUP BY state, kind:       ${timeIt(() => groupBy.all())}`);

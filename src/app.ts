@@ -1,19 +1,12 @@
 import type { Bot } from "grammy";
 import { randomBytes } from "node:crypto";
 import { secretsOf, type Config } from "./config";
-import { withCheckpointThread } from "./db/checkpointer";
-import { openDb, type Db } from "./db/client";
-import { createInitDataReplays } from "./db/init-data-replays";
-import { createSettings, type Settings } from "./db/settings";
-import { createWriter, type Writer } from "./db/writer";
-import { takeOverWalSync } from "./db/wal-sync";
 import { createIngressLoad, type IngressLoad } from "./telegram/ingress-load";
 import { createScrubber, type Logger, type Scrub } from "./log";
 import { createMetrics, type Metrics } from "./metrics";
-import { createPruner, retentionCutoff } from "./queue/retention";
-import { createQueueStats, type QueueStats } from "./queue/stats";
-import { createJobStore, type JobStore } from "./queue/store";
 import { createWorker, type Worker } from "./queue/worker";
+import { openStore, type OpenStoreOptions } from "./store/open";
+import type { Store } from "./store/types";
 import { createOutboundTransformer } from "./telegram/api";
 import { createBot } from "./telegram/bot";
 import { loadBotInfo } from "./telegram/bot-info";
@@ -26,11 +19,8 @@ import { COMMIT, VERSION } from "./version";
 export interface AppContext {
   cfg: Config;
   log: Logger;
-  db: Db;
-  writer: Writer;
-  store: JobStore;
-  stats: QueueStats;
-  settings: Settings;
+  /** Every SQL statement of the service runs behind this (store/types.ts). */
+  store: Store;
   metrics: Metrics;
   /** Telegram's send limits and the auth limits; shared through Redis with TGWH_REDIS_URL. */
   limits: Limits;
@@ -49,14 +39,18 @@ export interface AppContext {
   scrub: Scrub;
 }
 
-/** Counts every newly stored job by kind, whoever enqueued it (webhook, notifications, CLI). */
-function countEnqueued(store: JobStore, metrics: Metrics): JobStore {
+/** Counts every newly stored job by kind, whoever inserted it (webhook, notifications, sign-ins). */
+function countInserted(store: Store, metrics: Metrics): Store {
+  const { jobs } = store;
   return {
     ...store,
-    async enqueue(jobs) {
-      const results = await store.enqueue(jobs);
-      results.forEach((r, i) => r.inserted && metrics.jobsEnqueued.inc({ kind: jobs[i]!.kind }));
-      return results;
+    jobs: {
+      ...jobs,
+      async insert(batch) {
+        const results = await jobs.insert(batch);
+        results.forEach((r, i) => r.inserted && metrics.jobsEnqueued.inc({ kind: batch[i]!.kind }));
+        return results;
+      },
     },
   };
 }
@@ -66,37 +60,17 @@ export const botApiTimeoutSeconds = (leaseSeconds: number) => Math.max(1, Math.m
 
 export interface AppContextOptions {
   /**
-   * WAL checkpoints on their own thread and connection (db/checkpointer.ts), so a COMMIT on the
-   * main thread no longer stops for one. For `tgwh serve`; ctx.db.close() stops the thread first.
+   * SQLite: WAL checkpoints on their own thread and connection, so a COMMIT on the main thread
+   * no longer stops for one. For `tgwh serve`; ctx.store.close() stops the thread first.
    */
   checkpointThread?: boolean;
 }
 
-/** Builds the whole service on one database file. Nothing listens or runs until startApp. */
-export function createAppContext(cfg: Config, log: Logger, clock: () => number = Date.now, options: AppContextOptions = {}): AppContext {
+/** Builds the whole service on the configured store (migrated). Nothing listens or runs until serve starts it. */
+export async function createAppContext(cfg: Config, log: Logger, clock: () => number = Date.now, options: AppContextOptions = {}): Promise<AppContext> {
   const metrics = createMetrics({ version: VERSION, commit: COMMIT });
-  const opened = openDb({ path: cfg.dbPath, synchronous: cfg.synchronous, busyTimeoutMs: cfg.busyTimeoutMs, migrate: true });
-  const checkpoints = options.checkpointThread ? withCheckpointThread(opened, checkpointEvents(cfg, log, metrics)) : null;
-  const db = checkpoints?.db ?? opened;
-  // FULL: the writer fsyncs the WAL itself, off the event loop (see db/wal-sync.ts).
-  const walSync = cfg.synchronous === "FULL" ? takeOverWalSync(db.sqlite, db.path) : null;
-  const writer = createWriter(db.sqlite, {
-    walSync,
-    commitGate: checkpoints?.commitGate,
-    onCommit: (ops, seconds) => {
-      metrics.dbCommits.inc();
-      metrics.dbCommitOps.inc(ops);
-      metrics.dbCommitSeconds.observe(seconds);
-    },
-    onFailure: (err, ops) => {
-      metrics.dbCommitFailures.inc();
-      log.error({ err, ops }, "database commit failed; nothing in this batch was acknowledged (disk full, read-only or locked?)");
-    },
-  });
-  const store = countEnqueued(createJobStore(db.sqlite, writer, clock), metrics);
-  const stats = createQueueStats(db.sqlite, clock);
-  metrics.setQueueSnapshot(() => stats.snapshot());
-  const settings = createSettings(db.sqlite, clock);
+  const store = countInserted(await openStore(cfg, storeEvents(log, metrics, clock, options)), metrics);
+  metrics.setQueueSnapshot(() => store.jobs.stats());
   const instance = cfg.instanceId;
   const limits = createLimits(
     { redisUrl: cfg.redisUrl, instanceId: instance, sendPerSecond: cfg.sendPerSecond, authRatePerIp: cfg.authRatePerIp, authRatePerUser: cfg.authRatePerUser, namespace: botNamespace(cfg.botToken) },
@@ -108,7 +82,7 @@ export function createAppContext(cfg: Config, log: Logger, clock: () => number =
   const botRef: { current: Bot | null } = { current: null };
   const ingress = createIngressLoad();
   const worker = createWorker({
-    store,
+    jobs: store.jobs,
     handlers: createTelegramJobHandlers(() => {
       if (!botRef.current) throw new Error("bot not initialised yet");
       return botRef.current;
@@ -125,8 +99,8 @@ export function createAppContext(cfg: Config, log: Logger, clock: () => number =
       started: (job) => metrics.jobsStarted.inc({ kind: job.kind }),
       finished: (job, outcome) => {
         const kind = job.kind;
-        if (outcome === "succeeded" || outcome === "failed_permanent") {
-          (outcome === "succeeded" ? metrics.jobsSucceeded : metrics.jobsFailedPermanent).inc({ kind });
+        if (outcome === "succeeded" || outcome === "discarded") {
+          (outcome === "succeeded" ? metrics.jobsSucceeded : metrics.jobsDiscarded).inc({ kind });
           metrics.jobProcessingSeconds.observe({ kind }, Math.max(0, (clock() - job.createdAt) / 1000));
         } else if (outcome === "retried") metrics.jobsRetried.inc({ kind });
         else if (outcome === "rescheduled") metrics.jobsRescheduled.inc({ kind });
@@ -140,15 +114,32 @@ export function createAppContext(cfg: Config, log: Logger, clock: () => number =
   });
 
   return {
-    cfg, log, db, writer, store, stats, settings, metrics, limits, worker, clock, owner, instance, botRef, ingress, scrub,
+    cfg, log, store, metrics, limits, worker, clock, owner, instance, botRef, ingress, scrub,
     acceptedSecrets: () => [cfg.webhookSecret, cfg.webhookSecretOld].filter((s): s is string => !!s),
   };
 }
 
-function checkpointEvents(cfg: Config, log: Logger, metrics: Metrics) {
+/** How the app opens the store: migrated, with its commit and checkpoint figures in metrics and logs. */
+function storeEvents(log: Logger, metrics: Metrics, clock: () => number, options: AppContextOptions): OpenStoreOptions {
+  return {
+    migrate: true,
+    clock,
+    checkpointThread: options.checkpointThread ? checkpointEvents(log, metrics) : false,
+    onCommit: (ops, seconds) => {
+      metrics.dbCommits.inc();
+      metrics.dbCommitOps.inc(ops);
+      metrics.dbCommitSeconds.observe(seconds);
+    },
+    onCommitFailure: (err, ops) => {
+      metrics.dbCommitFailures.inc();
+      log.error({ err, ops }, "database commit failed; nothing in this batch was acknowledged (disk full, read-only or locked?)");
+    },
+  };
+}
+
+function checkpointEvents(log: Logger, metrics: Metrics) {
   const clog = log.child({ component: "checkpoint" });
   return {
-    busyTimeoutMs: cfg.busyTimeoutMs,
     onReady: () => {
       metrics.dbCheckpointThreadUp.set(1);
       clog.debug("checkpoint thread running");
@@ -171,13 +162,13 @@ function checkpointEvents(cfg: Config, log: Logger, metrics: Metrics) {
  * keeps storing updates, so nothing is lost while Telegram's API is down.
  */
 export async function startWorker(ctx: AppContext, apiRoot: string, token: string, stopped: () => boolean): Promise<void> {
-  const released = await ctx.store.releaseOwnPrevious(`${ctx.instance}/`, ctx.owner);
+  const released = await ctx.store.jobs.releaseOwnPrevious(`${ctx.instance}/`, ctx.owner);
   if (released > 0) ctx.log.warn({ released }, "took back jobs left running by this instance's previous process");
   const timeoutSeconds = botApiTimeoutSeconds(ctx.cfg.leaseSeconds);
   let delay = 1000;
   while (!stopped()) {
     try {
-      const info = await loadBotInfo(ctx.settings, token, apiRoot, timeoutSeconds);
+      const info = await loadBotInfo(ctx.store.settings, token, apiRoot, timeoutSeconds);
       const bot = createBot({
         token,
         apiRoot,
@@ -197,26 +188,4 @@ export async function startWorker(ctx: AppContext, apiRoot: string, token: strin
       delay = Math.min(delay * 2, 30_000);
     }
   }
-}
-
-/** Prunes done jobs past the retention window, and expired initData replay records, every 10 minutes. */
-export function startRetention(ctx: AppContext): () => void {
-  const pruner = createPruner(ctx.db.sqlite, ctx.writer);
-  const replays = createInitDataReplays(ctx.db.sqlite, ctx.writer);
-  const run = () => {
-    void pruner
-      .prune(retentionCutoff(ctx.clock(), ctx.cfg.retentionDays))
-      .then((n) => n > 0 && ctx.log.info({ pruned: n }, "pruned done jobs past the retention window"))
-      .catch((err) => ctx.log.error({ err }, "pruning done jobs failed; will try again"));
-    void replays
-      .prune(ctx.clock())
-      .then((n) => n > 0 && ctx.log.debug({ pruned: n }, "pruned expired initData replay records"))
-      .catch((err) => ctx.log.error({ err }, "pruning initData replay records failed; will try again"));
-  };
-  const first = setTimeout(run, 30_000);
-  const timer = setInterval(run, 10 * 60_000);
-  return () => {
-    clearTimeout(first);
-    clearInterval(timer);
-  };
 }

@@ -1,6 +1,5 @@
-import type { Db } from "./db/client";
-import { pendingMigrations } from "./db/client";
 import type { WorkerStatus } from "./queue/worker";
+import type { StoreHealth } from "./store/types";
 
 export interface ReadinessCheck {
   name: string;
@@ -9,21 +8,19 @@ export interface ReadinessCheck {
 }
 
 /**
- * Readiness: the database takes a write lock, migrations are applied and the worker loop has
- * made a claim round recently. A failing check names itself so the operator knows where to look.
+ * Readiness: the store can take a write, migrations are applied and the worker loop has made a
+ * claim round recently. A failing check names itself so the operator knows where to look.
  */
-export function checkReadiness(db: Db, worker: WorkerStatus, staleAfterMs: number, now: number): ReadinessCheck[] {
+export async function checkReadiness(store: StoreHealth, worker: WorkerStatus, staleAfterMs: number, now: number): Promise<ReadinessCheck[]> {
   const checks: ReadinessCheck[] = [];
   try {
-    db.sqlite.run("BEGIN IMMEDIATE");
-    db.sqlite.run("ROLLBACK");
-    checks.push({ name: "database_writable", ok: true });
+    const w = await store.writable();
+    checks.push({ name: "database_writable", ok: w.ok, detail: w.detail });
   } catch (err) {
-    if (db.sqlite.inTransaction) db.sqlite.run("ROLLBACK");
     checks.push({ name: "database_writable", ok: false, detail: (err as Error).message });
   }
   try {
-    const pending = pendingMigrations(db);
+    const { pending } = await store.migrations();
     checks.push({ name: "migrations_applied", ok: pending.length === 0, detail: pending.length ? `pending: ${pending.join(", ")}` : undefined });
   } catch (err) {
     checks.push({ name: "migrations_applied", ok: false, detail: (err as Error).message });

@@ -36,7 +36,7 @@ function mapError(code: string | number, error: unknown): Response | undefined {
 export function createWebhookFor(ctx: AppContext): (req: Request) => Promise<Response> {
   return createWebhookHandler({
     acceptedSecrets: ctx.acceptedSecrets,
-    enqueue: (jobs) => ctx.store.enqueue(jobs),
+    enqueue: (jobs) => ctx.store.jobs.insert(jobs),
     onStored: () => ctx.worker.wake(),
     log: ctx.log.child({ component: "webhook" }),
     metrics: ctx.metrics,
@@ -88,8 +88,8 @@ export function createHttpApp(
     .get("/healthz", () => ({ ok: true }), { detail: { tags: ["ops"], summary: "Liveness" } })
     .get(
       "/readyz",
-      ({ set }) => {
-        const checks = checkReadiness(ctx.db, ctx.worker.status(), staleAfterMs, ctx.clock());
+      async ({ set }) => {
+        const checks = await checkReadiness(ctx.store.health, ctx.worker.status(), staleAfterMs, ctx.clock());
         // Always ok: without Redis sending goes on with conservative local limits (limits/redis-link.ts).
         const limits = ctx.limits.readiness();
         if (limits) checks.push(limits);
@@ -102,7 +102,7 @@ export function createHttpApp(
     .get(
       "/metrics",
       async ({ set }) => {
-        ctx.metrics.collectQueue();
+        await ctx.metrics.collectQueue();
         set.headers["content-type"] = ctx.metrics.registry.contentType;
         return ctx.metrics.registry.metrics();
       },

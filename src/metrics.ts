@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import { QUEUE_COUNT_LIMIT } from "./queue/stats";
+import { COUNTED_STATES, QUEUE_COUNT_LIMIT } from "./store/job-rules";
+import type { QueueSnapshot } from "./store/types";
 
 export const WEBHOOK_OUTCOMES = ["stored", "duplicate", "unauthorized", "bad_request", "too_large", "unsupported_media_type", "unavailable"] as const;
 export type WebhookOutcome = (typeof WEBHOOK_OUTCOMES)[number];
@@ -7,21 +8,12 @@ export type WebhookOutcome = (typeof WEBHOOK_OUTCOMES)[number];
 /** Job kinds whose series exist from the start (at 0), so rate() and increase() see their first event. */
 export const KNOWN_JOB_KINDS = ["telegram.update", "notify.send"] as const;
 
-export interface QueueSnapshot {
-  /** pending, running and dead jobs, each count capped at countLimit (see queue/stats.ts). */
-  byStateKind: { state: string; kind: string; count: number }[];
-  countLimit: number;
-  /** Done jobs kept until retention prunes them: an upper-bound estimate. */
-  doneEstimate: number;
-  oldestPendingAgeSeconds: number;
-}
-
 /**
  * Every metric tgwh exports, created on one registry passed around explicitly. Labels are
  * bounded: outcomes, kinds, states, methods and codes; never a chat, user or update id.
  */
 export function createMetrics(opts: { version: string; commit: string }) {
-  let queueSnapshot: (() => QueueSnapshot) | null = null;
+  let queueSnapshot: (() => Promise<QueueSnapshot>) | null = null;
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "tgwh_" });
 
@@ -60,8 +52,8 @@ export function createMetrics(opts: { version: string; commit: string }) {
     dbCheckpointFailures: new Counter({ name: "tgwh_db_checkpoint_failures_total", help: "WAL checkpoint failures on the checkpoint thread (disk full, I/O error), each distinct error once; it retries every second.", registers: [registry] }),
     jobsEnqueued: new Counter({ name: "tgwh_jobs_enqueued_total", help: "Jobs stored (duplicates excluded).", labelNames: ["kind"], registers: [registry] }),
     jobsStarted: new Counter({ name: "tgwh_jobs_started_total", help: "Job attempts started.", labelNames: ["kind"], registers: [registry] }),
-    jobsSucceeded: new Counter({ name: "tgwh_jobs_succeeded_total", help: "Jobs finished done without error.", labelNames: ["kind"], registers: [registry] }),
-    jobsFailedPermanent: new Counter({ name: "tgwh_jobs_failed_permanent_total", help: "Jobs finished done with a permanent error (e.g. 403 bot blocked).", labelNames: ["kind"], registers: [registry] }),
+    jobsSucceeded: new Counter({ name: "tgwh_jobs_succeeded_total", help: "Jobs finished done (the handler succeeded).", labelNames: ["kind"], registers: [registry] }),
+    jobsDiscarded: new Counter({ name: "tgwh_jobs_discarded_total", help: "Jobs discarded: a permanent error retrying cannot fix (e.g. 403 bot blocked, 400 chat not found).", labelNames: ["kind"], registers: [registry] }),
     jobsRetried: new Counter({ name: "tgwh_jobs_retried_total", help: "Failed attempts scheduled again with backoff.", labelNames: ["kind"], registers: [registry] }),
     jobsRescheduled: new Counter({ name: "tgwh_jobs_rescheduled_total", help: "Attempts deferred by a rate limit (429 or local send limit) without spending an attempt.", labelNames: ["kind"], registers: [registry] }),
     jobsDead: new Counter({ name: "tgwh_jobs_dead_total", help: "Jobs moved to dead after their last attempt.", labelNames: ["kind"], registers: [registry] }),
@@ -86,7 +78,7 @@ export function createMetrics(opts: { version: string; commit: string }) {
     workerUp: new Gauge({ name: "tgwh_worker_up", help: "1 while the worker loop is running.", registers: [registry] }),
     queueJobs: new Gauge({
       name: "tgwh_queue_jobs",
-      help: `Unfinished jobs by state (pending, running, dead) and kind, read at scrape time; each count stops at ${QUEUE_COUNT_LIMIT} (that value means at least that many).`,
+      help: `Jobs by state (pending, running, discarded, dead) and kind, read at scrape time; each count stops at ${QUEUE_COUNT_LIMIT} (that value means at least that many). Discarded jobs stay until retention prunes them.`,
       labelNames: ["state", "kind"],
       registers: [registry],
     }),
@@ -97,17 +89,17 @@ export function createMetrics(opts: { version: string; commit: string }) {
     }),
     queueOldestPendingAge: new Gauge({ name: "tgwh_queue_oldest_pending_age_seconds", help: "Age of the oldest runnable pending job (0 when none).", registers: [registry] }),
     /** Wires the scrape-time queue gauges to the store (the store is built after the metrics). */
-    setQueueSnapshot(fn: () => QueueSnapshot) {
+    setQueueSnapshot(fn: () => Promise<QueueSnapshot>) {
       queueSnapshot = fn;
     },
   };
 
-  // The /metrics route calls this before rendering: queue gauges are read at scrape time.
-  const collectQueue = () => {
+  // The /metrics route awaits this before rendering: queue gauges are read at scrape time.
+  const collectQueue = async (): Promise<void> => {
     if (!queueSnapshot) return;
-    const s = queueSnapshot();
+    const s = await queueSnapshot();
     m.queueJobs.reset();
-    for (const state of ["pending", "running", "dead"]) for (const kind of KNOWN_JOB_KINDS) m.queueJobs.set({ state, kind }, 0);
+    for (const state of COUNTED_STATES) for (const kind of KNOWN_JOB_KINDS) m.queueJobs.set({ state, kind }, 0);
     for (const row of s.byStateKind) m.queueJobs.set({ state: row.state, kind: row.kind }, row.count);
     m.queueDoneEstimate.set(s.doneEstimate);
     m.queueOldestPendingAge.set(s.oldestPendingAgeSeconds);
@@ -116,7 +108,7 @@ export function createMetrics(opts: { version: string; commit: string }) {
   // already at 1 would hide its first event from increase() (the first dead job would not alert).
   for (const outcome of WEBHOOK_OUTCOMES) m.webhookRequests.inc({ outcome }, 0);
   for (const kind of KNOWN_JOB_KINDS) {
-    for (const c of [m.jobsEnqueued, m.jobsStarted, m.jobsSucceeded, m.jobsFailedPermanent, m.jobsRetried, m.jobsRescheduled, m.jobsDead]) c.inc({ kind }, 0);
+    for (const c of [m.jobsEnqueued, m.jobsStarted, m.jobsSucceeded, m.jobsDiscarded, m.jobsRetried, m.jobsRescheduled, m.jobsDead]) c.inc({ kind }, 0);
   }
   for (const scope of ["chat", "group", "global", "hold"]) m.sendLimitDeferrals.inc({ scope }, 0);
   return { ...m, collectQueue };

@@ -7,9 +7,9 @@ import { createAuthRoutes } from "./auth/routes";
  * The route modules mounted beside the webhook, health and metrics: one row each.
  * (Auth, admin and docs modules register here.)
  */
-export function routeModules(ctx: AppContext): Elysia<any, any, any, any, any, any, any>[] {
+export async function routeModules(ctx: AppContext): Promise<Elysia<any, any, any, any, any, any, any>[]> {
   return [
-    createAuthRoutes(ctx), // /auth/telegram/*, /auth/me, /app
+    await createAuthRoutes(ctx), // /auth/telegram/*, /auth/me, /app
     createAdminRoutes(ctx), // /admin/* (RBAC in admin/rbac.ts), /admin/docs, /internal/notifications
   ];
 }

@@ -2,7 +2,7 @@ import { dirname, join } from "node:path";
 
 /**
  * The URL to give `new Worker()` for a thread's entry file, named by its path under src/
- * (e.g. "db/checkpoint-thread.ts"), both under `bun src/main.ts` / `bun test` and in the
+ * (e.g. "store/sqlite/commit/checkpoint-thread.ts"), both under `bun src/main.ts` / `bun test` and in the
  * compiled binary, where the file must also be a `make build` entrypoint.
  *
  * Why not `new URL("./x.ts", import.meta.url)`: in `make build`'s binary (--bytecode),

@@ -1,12 +1,12 @@
 /**
  * Fills a tgwh database with stored updates through the real store code (migrations, the job
- * statements and insertJobs of src/queue), as the webhook would have stored them.
+ * statements and insertJobs of src/store/sqlite), as the webhook would have stored them.
  */
 import { Database } from "bun:sqlite";
-import { openDb } from "../../src/db/client";
-import { insertJobs } from "../../src/queue/enqueue";
-import { prepareJobStatements } from "../../src/queue/sql";
-import type { NewJob } from "../../src/queue/types";
+import { openDb } from "../../src/store/sqlite/connection";
+import { insertJobs } from "../../src/store/sqlite/insert";
+import { prepareJobStatements } from "../../src/store/sqlite/job-statements";
+import type { NewJob } from "../../src/store/types";
 import { orderKeyOf, updateDedupeKey } from "../../src/telegram/updates";
 import { UPDATE_MAX_ATTEMPTS } from "../../src/telegram/webhook";
 

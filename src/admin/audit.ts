@@ -1,4 +1,4 @@
-import type { AuditLog } from "../db/audit";
+import type { AuditStore } from "../store/types";
 import type { Logger, Scrub } from "../log";
 
 /** The audit row's text for a failure: the message only, scrubbed, then shortened. */
@@ -17,7 +17,7 @@ export interface AuditAction {
  * row with its result (`ok` or `error: …`), also when it fails. A failed audit write is logged and
  * fails the call, so nothing mutates without a trace.
  */
-export function createAuditor(audit: AuditLog, log: Pick<Logger, "error">, scrub: Scrub) {
+export function createAuditor(audit: Pick<AuditStore, "record">, log: Pick<Logger, "error">, scrub: Scrub) {
   async function write(a: AuditAction, result: string): Promise<void> {
     try {
       await audit.record({

@@ -1,5 +1,5 @@
-import { ROLES, type Role } from "../db/schema";
-import type { ServiceAccount } from "../db/service-accounts";
+import { ROLES, type Role } from "../store/states";
+import type { ServiceAccount } from "../store/types";
 import { HttpError } from "../http-error";
 
 /** `public` routes need no token (the docs page and its assets); every other row needs a role. */
@@ -74,18 +74,18 @@ export interface Caller {
  * WWW-Authenticate: Bearer) without a token or with an unknown/revoked one; 403 when the role is
  * too low; 500 for a route nobody declared (a programming error, refused rather than left open).
  */
-export function authorize(
+export async function authorize(
   method: string,
   routePath: string,
   authorization: string | null,
-  authenticate: (token: string) => ServiceAccount | null,
-): Caller {
+  authenticate: (token: string) => Promise<ServiceAccount | null>,
+): Promise<Caller> {
   const required = requiredRoleOf(method, routePath);
   if (required === undefined) throw new HttpError(500, `route ${routeKey(method, routePath)} has no declared role in src/admin/rbac.ts; refused`);
   if (required === "public") return { account: null, actor: "anonymous" };
   const token = bearerToken(authorization);
   if (token === null) throw new HttpError(401, "a bearer token is required: Authorization: Bearer tgwh_…", challenge());
-  const account = authenticate(token);
+  const account = await authenticate(token);
   if (!account) throw new HttpError(401, "the bearer token is unknown or revoked", challenge("invalid_token"));
   if (!roleAllows(required, account.role)) {
     throw new HttpError(403, `role '${account.role}' may not call ${routeKey(method, routePath)}; it needs '${required}'`);

@@ -1,17 +1,15 @@
 import { Elysia, t } from "elysia";
 import type { AppContext } from "../app";
 import { ConfigError } from "../config";
-import { createAuditLog } from "../db/audit";
-import { AccountError, createServiceAccounts } from "../db/service-accounts";
 import { HttpError } from "../http-error";
 import { cappedJson, type JsonBodyLimits } from "../json-body";
-import { createJobAdmin } from "../queue/admin-queries";
 import { enqueueNotification, type NotificationInput } from "../queue/notify";
 import { updateDedupeKey } from "../telegram/updates";
 import { createAuditor } from "./audit";
 import { createAdminDocs } from "./docs";
 import { authorize, undeclaredRoutes, type Caller } from "./rbac";
 import * as S from "./schemas";
+import { AccountError, createServiceAccounts } from "./service-accounts";
 import { accountView, auditView, jobView, nextCursor, queueView } from "./views";
 import { deleteWebhook, getWebhookStatus, setWebhook, TelegramCallError, webhookDeps, WebhookInputError } from "./webhook-ops";
 
@@ -43,10 +41,9 @@ async function mapped<T>(fn: () => Promise<T>): Promise<T> {
  * learns nothing about the input rules.
  */
 export function createAdminRoutes(ctx: AppContext) {
-  const accounts = createServiceAccounts(ctx.db.sqlite, ctx.writer, ctx.clock);
-  const auditLog = createAuditLog(ctx.db.sqlite, ctx.writer, ctx.clock);
-  const auditor = createAuditor(auditLog, ctx.log, ctx.scrub);
-  const jobs = createJobAdmin(ctx.db.sqlite, ctx.writer, ctx.clock);
+  const accounts = createServiceAccounts(ctx.store.accounts, ctx.clock);
+  const auditor = createAuditor(ctx.store.audit, ctx.log, ctx.scrub);
+  const { jobs } = ctx.store;
   const hooks = webhookDeps(ctx.cfg);
 
   const notify = (actor: string, action: string, body: NotificationInput) =>
@@ -57,11 +54,11 @@ export function createAdminRoutes(ctx: AppContext) {
 
   async function authorizeRequest(request: Request, route: string): Promise<Caller> {
     try {
-      return authorize(request.method, route, request.headers.get("authorization"), accounts.authenticate);
+      return await authorize(request.method, route, request.headers.get("authorization"), accounts.authenticate);
     } catch (err) {
       if (err instanceof HttpError && err.status === 403 && request.method !== "GET" && request.method !== "HEAD") {
         const who = request.headers.get("authorization")?.replace(/^Bearer\s+/i, "") ?? "";
-        const account = accounts.authenticate(who);
+        const account = await accounts.authenticate(who);
         await auditor.denied({ actor: account ? `account:${account.name}` : "unknown", action: "denied", target: `${request.method} ${route}` });
       }
       throw err;
@@ -82,15 +79,15 @@ export function createAdminRoutes(ctx: AppContext) {
   const app = new Elysia({ name: "tgwh-admin" })
     .use(createAdminDocs(ctx))
     .derive(async ({ request, route }) => ({ caller: await callerOf(request, route) }))
-    .get("/admin/queue", () => queueView(ctx.stats.snapshot(), ctx.worker.status()), {
+    .get("/admin/queue", async () => queueView(await jobs.stats(), ctx.worker.status()), {
       response: S.withErrors({ 200: S.QueueView }),
       detail: doc("queue", "Queue overview", "Counts by state and kind, oldest runnable pending job's age, dead count and the worker's status. Role: viewer."),
     })
     .get(
       "/admin/jobs",
-      ({ query, caller }) => {
+      async ({ query, caller }) => {
         const limit = Number(query.limit ?? 50);
-        const rows = jobs.list({ state: query.state, kind: query.kind, limit, cursor: query.cursor ? Number(query.cursor) : undefined });
+        const rows = await jobs.list({ state: query.state, kind: query.kind, limit, cursor: query.cursor ? Number(query.cursor) : undefined });
         return { jobs: rows.map((j) => jobView(j, caller.account?.role === "admin")), nextCursor: nextCursor(rows, limit) };
       },
       {
@@ -101,8 +98,8 @@ export function createAdminRoutes(ctx: AppContext) {
     )
     .get(
       "/admin/jobs/:id",
-      ({ params, caller }) => {
-        const job = jobs.get(Number(params.id));
+      async ({ params, caller }) => {
+        const job = await jobs.byId(Number(params.id));
         if (!job) throw new HttpError(404, `no job with id ${params.id}`);
         return jobView(job, caller.account?.role === "admin");
       },
@@ -146,8 +143,8 @@ export function createAdminRoutes(ctx: AppContext) {
     )
     .get(
       "/admin/updates/:updateId",
-      ({ params, caller }) => {
-        const job = ctx.store.byDedupeKey(updateDedupeKey(Number(params.updateId)));
+      async ({ params, caller }) => {
+        const job = await jobs.byDedupeKey(updateDedupeKey(Number(params.updateId)));
         if (!job) throw new HttpError(404, `no stored update with update_id ${params.updateId} (never received, or pruned after the retention window)`);
         return jobView(job, caller.account?.role === "admin");
       },
@@ -161,7 +158,7 @@ export function createAdminRoutes(ctx: AppContext) {
       "/admin/webhook",
       () =>
         mapped(async () => {
-          const snap = ctx.stats.snapshot();
+          const snap = await jobs.stats();
           const pending = snap.byStateKind.filter((c) => c.state === "pending").reduce((n, c) => n + c.count, 0);
           return {
             ...(await getWebhookStatus(hooks)),
@@ -230,9 +227,9 @@ export function createAdminRoutes(ctx: AppContext) {
     )
     .get(
       "/admin/service-accounts",
-      ({ query }) => {
+      async ({ query }) => {
         const limit = Number(query.limit ?? 50);
-        const rows = accounts.list(limit, query.cursor ? Number(query.cursor) : 0);
+        const rows = await accounts.list(limit, query.cursor ? Number(query.cursor) : 0);
         return { accounts: rows.map(accountView), nextCursor: nextCursor(rows, limit) };
       },
       {
@@ -273,9 +270,9 @@ export function createAdminRoutes(ctx: AppContext) {
     )
     .get(
       "/admin/audit",
-      ({ query }) => {
+      async ({ query }) => {
         const limit = Number(query.limit ?? 50);
-        const rows = auditLog.list(limit, query.cursor ? Number(query.cursor) : null);
+        const rows = await ctx.store.audit.page(limit, query.cursor ? Number(query.cursor) : null);
         return { entries: rows.map(auditView), nextCursor: nextCursor(rows, limit) };
       },
       {

@@ -1,4 +1,5 @@
 import { t } from "elysia";
+import { JOB_STATES } from "../store/states";
 
 /** Request and response schemas of the admin API: validation and the OpenAPI document in one. */
 
@@ -12,7 +13,7 @@ const iso = (description: string) => t.String({ format: "date-time", description
 const isoOrNull = (description: string) => t.Union([iso(description), t.Null()]);
 
 export const ErrorBody = t.Object(
-  { ok: t.Literal(false), error: t.String({ example: "invalid state: must be one of pending, running, done, dead" }) },
+  { ok: t.Literal(false), error: t.String({ example: "invalid state: must be one of pending, running, done, discarded, dead" }) },
   { description: "What is wrong, with a hint. Never contains a secret." },
 );
 
@@ -31,7 +32,15 @@ export const NotFound = { ...ErrorBody, description: "No such id" };
 export const Conflict = { ...ErrorBody, description: "The object is not in a state that allows this" };
 export const BadGateway = { ...ErrorBody, description: "Telegram refused the call or could not be reached" };
 
-export const JobState = t.Union([t.Literal("pending"), t.Literal("running"), t.Literal("done"), t.Literal("dead")], { description: "Job state", example: "dead", error: "must be one of pending, running, done, dead" });
+export const JobState = t.Union(
+  // Spelled out so the static type keeps each literal; the unit tests check it against JOB_STATES.
+  [t.Literal("pending"), t.Literal("running"), t.Literal("done"), t.Literal("discarded"), t.Literal("dead")],
+  {
+    description: "Job state: pending → running → done (succeeded) | discarded (permanent error, never retried) | dead (attempts exhausted; an operator may retry); a retry goes back to pending",
+    example: "dead",
+    error: `must be one of ${JOB_STATES.join(", ")}`,
+  },
+);
 export const RoleSchema = t.Union([t.Literal("viewer"), t.Literal("operator"), t.Literal("admin"), t.Literal("service")], { description: "Role: viewer < operator < admin; service only posts notifications", example: "operator", error: "must be one of viewer, operator, admin, service" });
 
 export const AttemptErrorView = t.Object({ attempt: Int(), at: iso("when it failed"), error: t.String() });
@@ -49,7 +58,7 @@ export const JobView = t.Object(
     runAt: iso("earliest next run"),
     createdAt: iso("when it was stored"),
     startedAt: isoOrNull("last claim"),
-    finishedAt: isoOrNull("when it ended (done or dead)"),
+    finishedAt: isoOrNull("when it ended (done, discarded or dead)"),
     lastError: t.Union([t.String(), t.Null()], { example: "Bad Gateway (502)" }),
     errors: t.Array(AttemptErrorView, { description: "One entry per failed attempt, newest last (bounded)" }),
     payload: t.Optional(t.Unknown({ description: "The stored payload (admin only: it holds user data)" })),
@@ -78,10 +87,10 @@ export const UpdateIdParams = t.Object({
 
 export const QueueView = t.Object({
   counts: t.Array(t.Object({ state: JobState, kind: t.String(), count: Int() }), {
-    description: "pending, running and dead jobs by kind; each count stops at countLimit (so the read stays cheap at any backlog)",
+    description: "pending, running, discarded and dead jobs by kind; each count stops at countLimit (so the read stays cheap at any backlog)",
     example: [{ state: "pending", kind: "telegram.update", count: 3 }],
   }),
-  byState: t.Record(t.String(), Int(), { description: "Totals by state; `done` is doneEstimate", example: { pending: 3, running: 1, done: 120, dead: 0 } }),
+  byState: t.Record(t.String(), Int(), { description: "Totals by state; `done` is doneEstimate", example: { pending: 3, running: 1, done: 120, discarded: 2, dead: 0 } }),
   countLimit: Int({ example: 20000 }),
   doneEstimate: Int({ description: "Done jobs kept until retention prunes them (an upper-bound estimate)", example: 120 }),
   oldestPendingAgeSeconds: t.Number({ example: 0.4 }),

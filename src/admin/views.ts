@@ -1,8 +1,5 @@
-import type { AuditRow } from "../db/audit";
-import type { ServiceAccount } from "../db/service-accounts";
-import type { QueueSnapshot } from "../metrics";
 import type { WorkerStatus } from "../queue/worker";
-import type { AttemptError, JobRow } from "../queue/types";
+import type { AttemptError, AuditRow, Job, QueueSnapshot, ServiceAccount } from "../store/types";
 import { jsonDepthExceeds } from "../json-body";
 import { UPDATE_MAX_DEPTH } from "../telegram/updates";
 
@@ -36,7 +33,7 @@ function parsedPayload(raw: string): unknown {
   }
 }
 
-export function jobView(job: JobRow, withPayload: boolean) {
+export function jobView(job: Job, withPayload: boolean) {
   return {
     id: job.id,
     kind: job.kind,
@@ -57,11 +54,11 @@ export function jobView(job: JobRow, withPayload: boolean) {
 }
 
 export function queueView(snap: QueueSnapshot, worker: WorkerStatus) {
-  const byState: Record<string, number> = { pending: 0, running: 0, done: 0, dead: 0 };
+  const byState: Record<string, number> = { pending: 0, running: 0, done: 0, discarded: 0, dead: 0 };
   for (const c of snap.byStateKind) byState[c.state] = (byState[c.state] ?? 0) + c.count;
   byState.done = snap.doneEstimate;
   return {
-    counts: snap.byStateKind.map((c) => ({ state: c.state as JobRow["state"], kind: c.kind, count: c.count })),
+    counts: snap.byStateKind.map((c) => ({ state: c.state, kind: c.kind, count: c.count })),
     byState,
     countLimit: snap.countLimit,
     doneEstimate: snap.doneEstimate,

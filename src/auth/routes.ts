@@ -2,12 +2,11 @@ import { randomBytes } from "node:crypto";
 import { Elysia, t } from "elysia";
 import type { AppContext } from "../app";
 import { ConfigError } from "../config";
-import { createInitDataReplays } from "../db/init-data-replays";
-import { createUserStore, type UserRow, type UserSighting } from "../db/users";
 import { HttpError } from "../http-error";
 import { cappedJson, type JsonBodyLimits } from "../json-body";
 import { peerAddress } from "../peer-address";
 import { notificationJob } from "../queue/notify";
+import type { User, UserSighting } from "../store/types";
 import { statusOf, type AuthResult } from "./auth-result";
 import { resolveClientIp, trustedProxyMatcher } from "./client-ip";
 import { INIT_DATA_MAX_LENGTH, replayWindowEnd, validateInitData } from "./init-data";
@@ -32,7 +31,7 @@ interface OneUse {
 const SIGN_IN_BODY: JsonBodyLimits = { maxBytes: 32 * 1024, maxDepth: 2 };
 
 /** The user as the auth API shows it. */
-export function publicUser(u: UserRow) {
+export function publicUser(u: User) {
   return {
     id: u.telegramId,
     firstName: u.firstName,
@@ -62,16 +61,15 @@ export interface AuthRouteDeps {
  * A sign-in: per-IP limit → signature and freshness → per-user limit → user upsert (and the
  * login notification job, in the same group commit) → session token.
  */
-export function createAuthRoutes(ctx: AppContext, deps: AuthRouteDeps = {}) {
+export async function createAuthRoutes(ctx: AppContext, deps: AuthRouteDeps = {}) {
   const { cfg, metrics, clock } = ctx;
   const log = ctx.log.child({ component: "auth" });
-  const sessionSecret = resolveSessionSecret(cfg.sessionSecret, ctx.settings);
+  const sessionSecret = await resolveSessionSecret(cfg.sessionSecret, ctx.store.settings);
   if (sessionSecret.deletedGenerated) {
     log.warn("TGWH_SESSION_SECRET is configured: deleted the generated session key from the database; sessions it signed no longer verify");
   }
   const sessions = createSessionIssuer({ secret: sessionSecret.secret, ttlSeconds: cfg.sessionTtl, clock });
-  const users = createUserStore(ctx.db.sqlite, ctx.writer);
-  const replays = createInitDataReplays(ctx.db.sqlite, ctx.writer);
+  const { users, initDataReplays: replays } = ctx.store;
   const ipLimiter = deps.ipLimiter ?? ctx.limits.authIp;
   const userLimiter = deps.userLimiter ?? ctx.limits.authUser;
   let isTrusted: (ip: string) => boolean;
@@ -119,8 +117,8 @@ export function createAuthRoutes(ctx: AppContext, deps: AuthRouteDeps = {}) {
     const now = clock();
     // Both writes are queued in the same tick, so they share one transaction (group commit).
     const upserted = users.upsert(sighting, now);
-    const notified = cfg.loginNotify ? ctx.store.enqueue([loginJob(method, sighting.telegramId, now, ip)]) : null;
-    let row: UserRow;
+    const notified = cfg.loginNotify ? ctx.store.jobs.insert([loginJob(method, sighting.telegramId, now, ip)]) : null;
+    let row: User;
     try {
       [row] = await Promise.all([upserted, notified]);
     } catch (err) {
@@ -220,7 +218,7 @@ export function createAuthRoutes(ctx: AppContext, deps: AuthRouteDeps = {}) {
       async ({ request }) => {
         try {
           const s = await sessions.verify(bearerToken(request.headers.get("authorization")));
-          const u = users.byId(s.telegramId);
+          const u = await users.byId(s.telegramId);
           if (!u) throw new SessionError("the session's user is not known here; sign in again");
           return { ok: true as const, user: publicUser(u), expiresAt: new Date(s.expiresAt * 1000).toISOString() };
         } catch (err) {

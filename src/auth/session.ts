@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { errors, jwtVerify, SignJWT } from "jose";
 import { SESSION_TTL_MAX } from "../config";
+import type { SettingStore } from "../store/types";
 import { telegramIdOf } from "./auth-result";
 
 /**
@@ -41,12 +42,9 @@ export interface SessionSecret {
  * the table it would sit in every backup, able to mint sessions, and would come back into use
  * (reviving its old tokens) if the configured secret were ever removed.
  */
-export function resolveSessionSecret(
-  configured: string | null,
-  settings: { getOrCreate(key: string, make: () => string): string; delete(key: string): boolean },
-): SessionSecret {
-  if (configured !== null) return { secret: configured, deletedGenerated: settings.delete(SESSION_SECRET_SETTING) };
-  return { secret: settings.getOrCreate(SESSION_SECRET_SETTING, () => randomBytes(48).toString("base64url")), deletedGenerated: false };
+export async function resolveSessionSecret(configured: string | null, settings: Pick<SettingStore, "getOrCreate" | "delete">): Promise<SessionSecret> {
+  if (configured !== null) return { secret: configured, deletedGenerated: await settings.delete(SESSION_SECRET_SETTING) };
+  return { secret: await settings.getOrCreate(SESSION_SECRET_SETTING, () => randomBytes(48).toString("base64url")), deletedGenerated: false };
 }
 
 export function createSessionIssuer(opts: { secret: string; ttlSeconds: number; clock: () => number }): SessionIssuer {

@@ -1,26 +1,27 @@
 import { userInfo } from "node:os";
 import { createAuditor, type Auditor } from "../admin/audit";
+import { createServiceAccounts, type ServiceAccounts } from "../admin/service-accounts";
 import { loadConfig, secretsOf, type Config } from "../config";
 import { createScrubber } from "../log";
-import { createAuditLog } from "../db/audit";
-import { openDb, type Db } from "../db/client";
-import { createServiceAccounts, type ServiceAccounts } from "../db/service-accounts";
-import { createWriter, type Writer } from "../db/writer";
-import { createJobAdmin, type JobAdmin } from "../queue/admin-queries";
+import { openStore } from "../store/open";
+import type { BackupResult, JobStore } from "../store/types";
 import { ensureDatabaseReady } from "./database-guard";
 import { actAsServiceUser } from "./run-as-service-user";
 
-/** What the operator commands share: the same stores the admin API uses, on the same file. */
+/** What the operator commands share: the same store the admin API uses. */
 export interface CliAdmin {
   cfg: Config;
-  db: Db;
-  writer: Writer;
+  /** Where the store is, for messages (never a password). */
+  location: string;
   accounts: ServiceAccounts;
-  jobs: JobAdmin;
+  jobs: JobStore;
   auditor: Auditor;
   /** How the audit log names this command's caller (cliActor). */
   actor: string;
-  close(): void;
+  /** A consistent online copy (Store.backup). */
+  backup(target: string): Promise<BackupResult>;
+  /** Makes every write durable, then closes the store. */
+  close(): Promise<void>;
 }
 
 function unixUser(env: Record<string, string | undefined>): string {
@@ -32,6 +33,7 @@ function unixUser(env: Record<string, string | undefined>): string {
 }
 
 /**
+
  * How the audit log names the person running a command: `cli:<unix user>`, and under sudo the
  * operator who typed it (SUDO_USER) with the account it ran as, e.g. `cli:alice (sudo as root)`.
  * Without it every `sudo tgwh-admin …` would be audited as root.
@@ -44,29 +46,26 @@ export function cliActor(env: Record<string, string | undefined>): string {
 }
 
 /**
- * Opens the database the service uses (safe while it runs: WAL, busy_timeout, short write
- * transactions), as its owner when run as root, and never creates one (database-guard.ts).
+ * Opens the store the service uses (safe while it runs: SQLite's WAL, busy_timeout and short
+ * write transactions), as its owner when run as root, and never creates one (database-guard.ts);
+ * pending migrations are applied.
  */
-export function openCliAdmin(env: Record<string, string | undefined>): CliAdmin {
+export async function openCliAdmin(env: Record<string, string | undefined>): Promise<CliAdmin> {
   const cfg = loadConfig(env);
   // Before acting as the service user: the audit log names who ran the command.
   const actor = cliActor(env);
   actAsServiceUser(cfg.dbPath);
   ensureDatabaseReady(cfg);
-  const db = openDb({ path: cfg.dbPath, synchronous: cfg.synchronous, busyTimeoutMs: cfg.busyTimeoutMs, migrate: true });
-  const writer = createWriter(db.sqlite);
+  const store = await openStore(cfg, { migrate: true });
   const errorLog = { error: (o: object, msg: string) => process.stderr.write(`tgwh: ${msg}\n`) };
   return {
     cfg,
-    db,
-    writer,
-    accounts: createServiceAccounts(db.sqlite, writer),
-    jobs: createJobAdmin(db.sqlite, writer),
-    auditor: createAuditor(createAuditLog(db.sqlite, writer), errorLog as never, createScrubber(secretsOf(cfg))),
+    location: store.location,
+    accounts: createServiceAccounts(store.accounts),
+    jobs: store.jobs,
+    auditor: createAuditor(store.audit, errorLog as never, createScrubber(secretsOf(cfg))),
+    backup: (target) => store.backup(target),
     actor,
-    close: () => {
-      writer.flush();
-      db.close();
-    },
+    close: () => store.close(),
   };
 }

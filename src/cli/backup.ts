@@ -1,6 +1,6 @@
 import { accessSync, constants } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { backupDatabase, BackupTargetError } from "../db/backup";
+import { BackupTargetError } from "../store/types";
 import { openCliAdmin } from "./admin-context";
 import { intOption, output, parseArgs } from "./args";
 import { backupFileName, pruneBackups } from "./backup-rotation";
@@ -30,9 +30,8 @@ export const backupCommand: Command = {
     if (p.options.has("--keep") && !dir) throw new UsageError("--keep goes with --dir");
     const keep = intOption(p, "--keep", 24, 1, 100000);
     // Names the operator, then acts as the database's owner and refuses a missing database.
-    const admin = openCliAdmin(env);
+    const admin = await openCliAdmin(env);
     try {
-      const cfg = admin.cfg;
       // A backup holds user data and token hashes: only its owner may read it.
       process.umask(0o077);
       const target = resolve(given ?? join(dir!, backupFileName(Date.now())));
@@ -43,17 +42,17 @@ export const backupCommand: Command = {
         if (code === "EACCES") throw new UsageError(`cannot write to ${dirname(target)}: permission denied (EACCES) for the database's owner; use /var/backups/tgwh`);
         if (code === "ENOENT") throw new UsageError(`directory ${dirname(target)} does not exist`);
       }
-      const res = await admin.auditor.run({ actor: admin.actor, action: "backup", target }, async () => backupDatabase(cfg.dbPath, target, cfg.busyTimeoutMs));
+      const res = await admin.auditor.run({ actor: admin.actor, action: "backup", target }, () => admin.backup(target));
       const pruned = dir ? pruneBackups(dir, keep) : [];
       output(p.flags.has("--json"), { ...res, pruned }, () =>
-        `backup of ${cfg.dbPath} written to ${res.file} (${res.bytes} bytes, quick_check ok)${pruned.length ? `; removed ${pruned.length} older backup(s), keeping ${keep}` : ""}`,
+        `backup of ${admin.location} written to ${res.file} (${res.bytes} bytes, quick_check ok)${pruned.length ? `; removed ${pruned.length} older backup(s), keeping ${keep}` : ""}`,
       );
       return EXIT.ok;
     } catch (err) {
       if (err instanceof BackupTargetError) throw new UsageError(err.message);
       throw err;
     } finally {
-      admin.close();
+      await admin.close();
     }
   },
 };

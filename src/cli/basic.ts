@@ -1,7 +1,5 @@
 import { loadConfig } from "../config";
-import { openDb } from "../db/client";
-import { embeddedMigrations } from "../db/migrations";
-import { migrationStatus } from "../db/migrate";
+import { openStore } from "../store/open";
 import { COMMIT, VERSION } from "../version";
 import { parseArgs } from "./args";
 import { databaseFacts, judgeDatabase } from "./database-guard";
@@ -43,14 +41,15 @@ export const migrateCommand: Command = {
       const problem = judgeDatabase({ ...facts, schemaProblem: null });
       if (problem) throw problem;
     }
-    const db = openDb({ path: cfg.dbPath, synchronous: cfg.synchronous, busyTimeoutMs: cfg.busyTimeoutMs, migrate: !statusOnly });
+    const store = await openStore(cfg, { migrate: false });
     try {
-      const st = migrationStatus(db.sqlite, embeddedMigrations);
-      if (p.flags.has("--json")) console.log(JSON.stringify({ db: cfg.dbPath, ...st }));
-      else console.log(`database ${cfg.dbPath}: ${st.applied.length} applied, ${st.pending.length} pending${st.pending.length ? ` (${st.pending.join(", ")})` : ""}`);
+      if (!statusOnly) await store.migrate();
+      const st = await store.health.migrations();
+      if (p.flags.has("--json")) console.log(JSON.stringify({ db: store.location, ...st }));
+      else console.log(`database ${store.location}: ${st.applied.length} applied, ${st.pending.length} pending${st.pending.length ? ` (${st.pending.join(", ")})` : ""}`);
       return 0;
     } finally {
-      db.close();
+      await store.close();
     }
   },
 };

@@ -3,9 +3,7 @@ import { dirname, join } from "node:path";
 import { getWebhookStatus, webhookDeps } from "../admin/webhook-ops";
 import { ConfigError, loadConfig, secretsOf, type Config } from "../config";
 import { createScrubber } from "../log";
-import { openDb } from "../db/client";
-import { embeddedMigrations } from "../db/migrations";
-import { migrationStatus } from "../db/migrate";
+import { openStore } from "../store/open";
 import { intOption, parseArgs } from "./args";
 import { EXIT, type Command } from "./command";
 import { credentialChecks, credentialsFolderCheck, clockCheck, databaseChecks, diskCheck, formatReport, webhookChecks, worstStatus, type CheckResult } from "./doctor-checks";
@@ -33,7 +31,7 @@ function looseCredentialFiles(dir: string | undefined): string[] | { unreadable:
   });
 }
 
-function checkDatabase(cfg: Config): CheckResult[] {
+async function checkDatabase(cfg: Config): Promise<CheckResult[]> {
   const exists = existsSync(cfg.dbPath);
   if (!exists) return databaseChecks({ path: cfg.dbPath, exists, writeError: null, pendingMigrations: null });
   let writeError: string | null = null;
@@ -42,21 +40,17 @@ function checkDatabase(cfg: Config): CheckResult[] {
   try {
     // Run as root (to read /etc/tgwh/credentials), the database is checked as its owner.
     note = actAsServiceUser(cfg.dbPath);
-    const db = openDb({ path: cfg.dbPath, synchronous: cfg.synchronous, busyTimeoutMs: cfg.busyTimeoutMs, migrate: false });
+    const store = await openStore(cfg, { migrate: false, mustExist: true });
     try {
+      const w = await store.health.writable();
+      writeError = w.ok ? null : (w.detail ?? "not writable");
       try {
-        db.sqlite.run("BEGIN IMMEDIATE");
-        db.sqlite.run("ROLLBACK");
-      } catch (err) {
-        writeError = (err as Error).message;
-      }
-      try {
-        pending = migrationStatus(db.sqlite, embeddedMigrations).pending;
+        pending = (await store.health.migrations()).pending;
       } catch {
         pending = null;
       }
     } finally {
-      db.close();
+      await store.close();
     }
   } catch (err) {
     writeError = (err as Error).message;
@@ -144,7 +138,7 @@ export async function runDoctor(env: Record<string, string | undefined>, timeout
       looseFiles: loose,
     }),
   );
-  results.push(...checkDatabase(cfg));
+  results.push(...(await checkDatabase(cfg)));
   results.push(checkDisk(cfg.dbPath));
   results.push(await checkService(cfg, Math.min(timeoutMs, 3000)));
   if (!cfg.botToken) return results;

@@ -1,11 +1,11 @@
 import { jobView } from "../admin/views";
-import { JOB_STATES, type JobState } from "../db/schema";
-import { RETRY_DEAD_MAX } from "../queue/admin-queries";
+import { RETRY_DEAD_MAX } from "../store/job-rules";
+import { JOB_STATES, type JobState } from "../store/states";
 import { openCliAdmin } from "./admin-context";
 import { intOption, output, parseArgs } from "./args";
 import { EXIT, UsageError, type Command } from "./command";
 
-const USAGE = `tgwh jobs ls [--state pending|running|done|dead] [--kind KIND] [--limit N] [--cursor C] [--payload] [--json]
+const USAGE = `tgwh jobs ls [--state pending|running|done|discarded|dead] [--kind KIND] [--limit N] [--cursor C] [--payload] [--json]
        tgwh jobs retry ID... [--json]
        tgwh jobs retry --all-dead [--limit N] [--json]
 
@@ -33,9 +33,9 @@ export const jobsCommand: Command = {
       if (cursor !== undefined && !/^\d{1,16}$/.test(cursor)) throw new UsageError("--cursor must be the number printed as the next cursor");
       if (p.positionals.length) throw new UsageError(`unexpected argument '${p.positionals[0]}'`);
       const limit = intOption(p, "--limit", 50, 1, 500);
-      const admin = openCliAdmin(env);
+      const admin = await openCliAdmin(env);
       try {
-        const rows = admin.jobs.list({ state: state as JobState | undefined, kind: p.options.get("--kind"), limit, cursor: cursor ? Number(cursor) : undefined });
+        const rows = await admin.jobs.list({ state: state as JobState | undefined, kind: p.options.get("--kind"), limit, cursor: cursor ? Number(cursor) : undefined });
         const next = rows.length === limit && rows.length > 0 ? String(rows[rows.length - 1]!.id) : null;
         const jobs = rows.map((j) => jobView(j, p.flags.has("--payload")));
         output(json, { jobs, nextCursor: next }, () =>
@@ -49,20 +49,20 @@ export const jobsCommand: Command = {
         );
         return EXIT.ok;
       } finally {
-        admin.close();
+        await admin.close();
       }
     }
 
     if (p.flags.has("--all-dead")) {
       if (p.positionals.length) throw new UsageError("give job ids or --all-dead, not both");
       const limit = intOption(p, "--limit", 100, 1, RETRY_DEAD_MAX);
-      const admin = openCliAdmin(env);
+      const admin = await openCliAdmin(env);
       try {
         const res = await admin.auditor.run({ actor: admin.actor, action: "jobs.retry_dead", detail: { limit } }, () => admin.jobs.retryDead(limit));
         output(json, res, () => `retried ${res.retried.length} dead job(s)${res.remaining ? `; ${res.remaining} still dead (run again)` : ""}`);
         return EXIT.ok;
       } finally {
-        admin.close();
+        await admin.close();
       }
     }
     if (p.positionals.length === 0) throw new UsageError("retry needs job ids (or --all-dead)");
@@ -70,7 +70,7 @@ export const jobsCommand: Command = {
       if (!/^\d{1,16}$/.test(s) || Number(s) < 1) throw new UsageError(`'${s}' is not a job id`);
       return Number(s);
     });
-    const admin = openCliAdmin(env);
+    const admin = await openCliAdmin(env);
     try {
       const results: { id: number; outcome: string; state?: string }[] = [];
       for (const id of ids) {
@@ -88,7 +88,7 @@ export const jobsCommand: Command = {
       output(json, { results }, () => results.map((r) => (r.outcome === "retried" ? `job ${r.id}: retried` : `job ${r.id}: not retried: ${retryFailure((r as { error?: string }).error ?? "")}`)).join("\n"));
       return failed.length ? EXIT.failure : EXIT.ok;
     } finally {
-      admin.close();
+      await admin.close();
     }
   },
 };

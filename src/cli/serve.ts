@@ -1,4 +1,4 @@
-import { createAppContext, startRetention, startWorker } from "../app";
+import { createAppContext, startWorker } from "../app";
 import { checkServeConfig, secretsOf, type Config } from "../config";
 import { devBanner, resolveDevSecrets, startDevBotApiIfNeeded } from "../dev/sandbox";
 import { createHttpApp, createWebhookFor } from "../http";
@@ -8,6 +8,7 @@ import { errorResponse } from "../http-error";
 import { guardedRoutes, refuseUnseen } from "../path-guard";
 import { limitsStartupWarnings } from "../limits/create-limits";
 import { notePeerAddress } from "../peer-address";
+import { startRetention } from "../queue/retention";
 import { routeModules } from "../routes";
 import { VERSION } from "../version";
 
@@ -16,7 +17,7 @@ const MAX_REQUEST_BODY = 8 * 1024 * 1024;
 
 /** `tgwh serve`: the service. Resolves with the exit code after a graceful stop. */
 export async function serve(baseCfg: Config): Promise<number> {
-  const baseWithSecrets = resolveDevSecrets(baseCfg);
+  const baseWithSecrets = await resolveDevSecrets(baseCfg);
   checkServeConfig(baseWithSecrets);
   const log = createLogger({ level: baseWithSecrets.logLevel, secrets: secretsOf(baseWithSecrets) });
   const devApi = startDevBotApiIfNeeded(baseWithSecrets, log);
@@ -29,10 +30,10 @@ export async function serve(baseCfg: Config): Promise<number> {
   // The store work passes sharedStore: cfg.databaseUrl !== null here once PostgreSQL exists.
   for (const w of limitsStartupWarnings({ redisUrl: cfg.redisUrl, sharedStore: false })) log.warn(w);
 
-  const ctx = createAppContext(cfg, log, Date.now, { checkpointThread: true });
+  const ctx = await createAppContext(cfg, log, Date.now, { checkpointThread: true });
   ctx.limits.start();
   const handleWebhook = createWebhookFor(ctx);
-  const app = createHttpApp(ctx, routeModules(ctx), handleWebhook);
+  const app = createHttpApp(ctx, await routeModules(ctx), handleWebhook);
   const server = Bun.serve({
     hostname: cfg.listen.hostname,
     port: cfg.listen.port,
@@ -60,7 +61,7 @@ export async function serve(baseCfg: Config): Promise<number> {
   if (cfg.dev) process.stderr.write(devBanner(cfg, baseUrl));
 
   let stopping = false;
-  const stopRetention = startRetention(ctx);
+  const stopRetention = startRetention({ jobs: ctx.store.jobs, initDataReplays: ctx.store.initDataReplays, retentionDays: cfg.retentionDays, clock: ctx.clock, log: ctx.log });
   void startWorker(ctx, apiRoot, cfg.botToken!, () => stopping);
 
   return await new Promise<number>((resolve) => {
@@ -82,9 +83,8 @@ export async function serve(baseCfg: Config): Promise<number> {
       const res = await ctx.worker.stop(cfg.shutdownSeconds * 1000);
       ctx.metrics.workerUp.set(0);
       await ctx.limits.stop();
-      ctx.writer.flush();
       devApi?.stop();
-      ctx.db.close();
+      await ctx.store.close(); // makes every queued write durable first
       log.info(res, "stopped");
       log.flush();
       resolve(0);

@@ -28,9 +28,9 @@ export function leftoverSmokeAccounts(accounts: { name: string; createdAt: numbe
 }
 
 export async function createSmokeToken(env: Record<string, string | undefined>): Promise<SmokeToken> {
-  const admin: CliAdmin = openCliAdmin(env);
+  const admin: CliAdmin = await openCliAdmin(env);
   const audited = <T>(action: string, target: string, fn: () => Promise<T>) => admin.auditor.run({ actor: admin.actor, action, target }, fn);
-  for (const name of leftoverSmokeAccounts(admin.accounts.list(100000), Date.now())) {
+  for (const name of leftoverSmokeAccounts(await admin.accounts.list(100000), Date.now())) {
     await audited("service_accounts.revoke", name, () => admin.accounts.revoke(name));
   }
   const name = smokeAccountName(Date.now(), process.pid);
@@ -42,7 +42,7 @@ export async function createSmokeToken(env: Record<string, string | undefined>):
     try {
       await audited("service_accounts.revoke", name, () => admin.accounts.revoke(name));
     } finally {
-      admin.close();
+      await admin.close();
     }
   };
   const onSignal = (signal: NodeJS.Signals) => {

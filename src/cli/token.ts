@@ -1,6 +1,6 @@
 import { accountView } from "../admin/views";
-import { ROLES, type Role } from "../db/schema";
-import { AccountError } from "../db/service-accounts";
+import { AccountError } from "../admin/service-accounts";
+import { ROLES, type Role } from "../store/states";
 import { openCliAdmin } from "./admin-context";
 import { intOption, output, parseArgs } from "./args";
 import { EXIT, UsageError, type Command } from "./command";
@@ -31,7 +31,7 @@ export const tokenCommand: Command = {
       if (!name) throw new UsageError("--name is required");
       if (!role || !(ROLES as readonly string[]).includes(role)) throw new UsageError(`--role must be one of ${ROLES.join(", ")}`);
       if (p.positionals.length) throw new UsageError(`unexpected argument '${p.positionals[0]}'`);
-      const admin = openCliAdmin(env);
+      const admin = await openCliAdmin(env);
       try {
         const { account, token } = await admin.auditor.run(
           { actor: admin.actor, action: "service_accounts.create", target: name, detail: { role } },
@@ -45,15 +45,15 @@ export const tokenCommand: Command = {
         if (err instanceof AccountError) throw err.kind === "invalid" ? new UsageError(err.message) : err;
         throw err;
       } finally {
-        admin.close();
+        await admin.close();
       }
     }
     if (sub === "list") {
       if (p.positionals.length) throw new UsageError(`unexpected argument '${p.positionals[0]}'`);
       const limit = intOption(p, "--limit", 1000, 1, 100000);
-      const admin = openCliAdmin(env);
+      const admin = await openCliAdmin(env);
       try {
-        const rows = admin.accounts.list(limit).map(accountView);
+        const rows = (await admin.accounts.list(limit)).map(accountView);
         output(json, { accounts: rows }, () => {
           if (rows.length === 0) return "no service accounts yet: tgwh token create --name NAME --role admin";
           const w = Math.max(4, ...rows.map((r) => r.name.length));
@@ -64,15 +64,15 @@ export const tokenCommand: Command = {
         });
         return EXIT.ok;
       } finally {
-        admin.close();
+        await admin.close();
       }
     }
     const [name, ...extra] = p.positionals;
     if (!name) throw new UsageError("revoke needs the account NAME");
     if (extra.length) throw new UsageError(`unexpected argument '${extra[0]}'`);
-    const admin = openCliAdmin(env);
+    const admin = await openCliAdmin(env);
     try {
-      const before = admin.accounts.byName(name);
+      const before = await admin.accounts.byName(name);
       if (before?.revokedAt) {
         output(json, { account: accountView(before), alreadyRevoked: true }, () => `'${name}' was already revoked at ${new Date(before.revokedAt!).toISOString()}; nothing changed`);
         return EXIT.ok;
@@ -81,7 +81,7 @@ export const tokenCommand: Command = {
       output(json, { account: accountView(account) }, () => `revoked '${account.name}' (${account.role}); its token no longer works`);
       return EXIT.ok;
     } finally {
-      admin.close();
+      await admin.close();
     }
   },
 };

@@ -66,7 +66,7 @@ export const webhookCommand: Command = {
       }
     }
 
-    const admin = openCliAdmin(env);
+    const admin = await openCliAdmin(env);
     const deps = webhookDeps(admin.cfg);
     try {
       if (sub === "set") {
@@ -94,7 +94,7 @@ export const webhookCommand: Command = {
       }
       throw err;
     } finally {
-      admin.close();
+      await admin.close();
     }
   },
 };

@@ -1,8 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { Config } from "../config";
-import { openDb } from "../db/client";
-import { createSettings } from "../db/settings";
 import type { Logger } from "../log";
+import { openStore } from "../store/open";
 import { startSandboxBotApi } from "./sandbox-bot-api";
 
 export const DEV_BOT_ID = 1000000001;
@@ -12,19 +11,19 @@ export const DEV_BOT_ID = 1000000001;
  * token are kept in the database so the printed curl command stays valid across restarts. With
  * no real token, a loopback stand-in for the Bot API answers the bot's calls.
  */
-export function resolveDevSecrets(cfg: Config): Config {
+export async function resolveDevSecrets(cfg: Config): Promise<Config> {
   if (!cfg.dev || (cfg.botToken && cfg.webhookSecret)) return cfg;
-  const db = openDb({ path: cfg.dbPath, synchronous: cfg.synchronous, busyTimeoutMs: cfg.busyTimeoutMs, migrate: true });
+  const store = await openStore(cfg, { migrate: true });
   try {
-    const settings = createSettings(db.sqlite);
+    const { settings } = store;
     const gen = () => randomBytes(24).toString("base64url");
     return {
       ...cfg,
-      webhookSecret: cfg.webhookSecret ?? settings.getOrCreate("dev.webhook_secret", gen),
-      botToken: cfg.botToken ?? settings.getOrCreate("dev.bot_token", () => `${DEV_BOT_ID}:DEV_${gen()}`),
+      webhookSecret: cfg.webhookSecret ?? (await settings.getOrCreate("dev.webhook_secret", gen)),
+      botToken: cfg.botToken ?? (await settings.getOrCreate("dev.bot_token", () => `${DEV_BOT_ID}:DEV_${gen()}`)),
     };
   } finally {
-    db.close();
+    await store.close();
   }
 }
 

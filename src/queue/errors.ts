@@ -14,7 +14,7 @@ export class RescheduleError extends Error {
   }
 }
 
-/** Retrying cannot help (403 bot blocked, 400 chat not found): the job ends done, with this error kept. */
+/** Retrying cannot help (403 bot blocked, 400 chat not found): the job ends discarded, with this error kept. */
 export class PermanentJobError extends Error {
   constructor(message: string) {
     super(message);

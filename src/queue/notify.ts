@@ -41,7 +41,7 @@ export async function enqueueNotification(
   ctx: Pick<AppContext, "store" | "worker" | "clock">,
   input: NotificationInput,
 ): Promise<EnqueuedNotification> {
-  const [res] = await ctx.store.enqueue([notificationJob(input, ctx.clock())]);
+  const [res] = await ctx.store.jobs.insert([notificationJob(input, ctx.clock())]);
   ctx.worker.wake();
   return { jobId: res!.id, inserted: res!.inserted };
 }

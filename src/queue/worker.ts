@@ -1,30 +1,29 @@
 import type { Logger } from "../log";
 import { retryDelayMs, type BackoffPolicy, DEFAULT_BACKOFF } from "./backoff";
+import type { Job } from "../store/rows";
+import type { ClaimResult, ExpiredLease, Finish, JobStore } from "../store/types";
 import { errorMessage, PermanentJobError, RescheduleError } from "./errors";
-import type { ExpiredLease } from "./claim";
-import type { Finish } from "./finish";
 import { runWithJobLog } from "./job-context";
-import type { JobStore } from "./store";
-import type { JobRow } from "./types";
 
 export interface JobContext {
   log: Logger;
 }
 
 /** Runs one job. Throw RescheduleError / PermanentJobError to steer the outcome; anything else retries. */
-export type JobHandler = (job: JobRow, ctx: JobContext) => Promise<void>;
+export type JobHandler = (job: Job, ctx: JobContext) => Promise<void>;
 
-export type JobOutcome = "succeeded" | "failed_permanent" | "rescheduled" | "retried" | "dead";
+export type JobOutcome = "succeeded" | "discarded" | "rescheduled" | "retried" | "dead";
 
 export interface WorkerEvents {
-  started?(job: JobRow): void;
-  finished?(job: JobRow, outcome: JobOutcome, seconds: number): void;
+  started?(job: Job): void;
+  finished?(job: Job, outcome: JobOutcome, seconds: number): void;
   /** `expired` lists each job (id, kind, and whether it went back to pending or to dead). */
   leasesExpired?(count: number, dead: number, expired: ExpiredLease[]): void;
 }
 
 export interface WorkerDeps {
-  store: JobStore;
+  /** The only part of the store the worker touches: claim, finish, and when to look again. */
+  jobs: Pick<JobStore, "claim" | "finish" | "nextWakeAt">;
   handlers: Readonly<Record<string, JobHandler>>;
   concurrency: number;
   /**
@@ -38,7 +37,7 @@ export interface WorkerDeps {
   events?: WorkerEvents;
   backoff?: BackoffPolicy;
   /** Extra fields for every log line about a job (e.g. the update_id of a Telegram update). */
-  logFields?: (job: Pick<JobRow, "kind" | "seq">) => Record<string, unknown>;
+  logFields?: (job: Pick<Job, "kind" | "seq">) => Record<string, unknown>;
   /** Longest sleep between claim rounds when nothing wakes the worker. */
   pollMs?: number;
   clock?: () => number;
@@ -63,7 +62,7 @@ export interface Worker {
 }
 
 /** Maps what a handler did to how the job row ends. Pure: the policy lives here, tested alone. */
-export function decideFinish(job: JobRow, err: unknown, now: number, backoff: BackoffPolicy, random = Math.random): { finish: Finish; outcome: JobOutcome } {
+export function decideFinish(job: Job, err: unknown, now: number, backoff: BackoffPolicy, random = Math.random): { finish: Finish; outcome: JobOutcome } {
   if (err === undefined) return { finish: { type: "done", error: null }, outcome: "succeeded" };
   if (err instanceof RescheduleError) {
     return {
@@ -71,7 +70,7 @@ export function decideFinish(job: JobRow, err: unknown, now: number, backoff: Ba
       outcome: "rescheduled",
     };
   }
-  if (err instanceof PermanentJobError) return { finish: { type: "done", error: errorMessage(err) }, outcome: "failed_permanent" };
+  if (err instanceof PermanentJobError) return { finish: { type: "discarded", error: errorMessage(err) }, outcome: "discarded" };
   const message = errorMessage(err);
   if (job.attempts >= job.maxAttempts) return { finish: { type: "dead", error: message }, outcome: "dead" };
   const runAt = now + retryDelayMs(job.attempts, backoff, random);
@@ -83,7 +82,7 @@ export function createWorker(deps: WorkerDeps): Worker {
   const pollMs = deps.pollMs ?? 1000;
   const backoff = deps.backoff ?? DEFAULT_BACKOFF;
   const scrub = deps.scrub ?? ((text: string) => text);
-  const inFlight = new Map<number, { job: JobRow; done: Promise<void> }>();
+  const inFlight = new Map<number, { job: Job; done: Promise<void> }>();
   /** Slots taken: jobs whose handler is still running (a job waiting only for its finish to be durable frees its slot). */
   let busy = 0;
   let lastExpiryAt = 0;
@@ -99,20 +98,27 @@ export function createWorker(deps: WorkerDeps): Worker {
   /** Claim rounds in flight: stop() waits for them, so jobs they claim are run or handed back, never orphaned. */
   const claimRounds = new Set<Promise<void>>();
   let timer: ReturnType<typeof setTimeout> | null = null;
+  /** Bumped whenever the timer is set: a nextWakeAt answer that arrives after a newer decision is dropped. */
+  let timerGeneration = 0;
   let lastRoundAt: number | null = null;
   let lastError: string | null = null;
 
+  function setTimer(delay: number, fromTimer: boolean): void {
+    timerGeneration++;
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(() => void pump(fromTimer), delay);
+  }
+
+  /** Sleeps until the next run_at or lease expiry the store knows of, at most pollMs. */
   function schedule(): void {
     if (!running) return;
-    if (timer) clearTimeout(timer);
-    let delay = pollMs;
-    try {
-      const next = deps.store.nextWakeAt();
-      if (next !== null) delay = Math.max(5, Math.min(pollMs, next - clock() + 1));
-    } catch {
-      delay = pollMs;
-    }
-    timer = setTimeout(() => void pump(true), delay);
+    const generation = ++timerGeneration;
+    deps.jobs.nextWakeAt().then(
+      (next) => (next === null ? pollMs : Math.max(5, Math.min(pollMs, next - clock() + 1))),
+      () => pollMs,
+    ).then((delay) => {
+      if (running && generation === timerGeneration) setTimer(delay, true);
+    });
   }
 
   /** One claim round. `fromTimer`: the poll or a due run_at/lease expiry woke it, so expired leases are looked for now. */
@@ -125,8 +131,7 @@ export function createWorker(deps: WorkerDeps): Worker {
       if (slots < deps.concurrency) {
         // Yielding to a burst: look again soon, so the slots come back when it ends even if the
         // running jobs are slow.
-        if (timer) clearTimeout(timer);
-        timer = setTimeout(() => void pump(), 100);
+        setTimer(100, false);
       }
       return;
     }
@@ -152,9 +157,9 @@ export function createWorker(deps: WorkerDeps): Worker {
       // that scan out of the claim rounds that run back to back while draining a backlog.
       const expire = fromTimer || now - lastExpiryAt >= 1000;
       if (expire) lastExpiryAt = now;
-      let claimed: Awaited<ReturnType<JobStore["claim"]>>;
+      let claimed: ClaimResult;
       try {
-        claimed = await deps.store.claim({ owner: deps.owner, leaseMs: deps.leaseMs, limit, now, expireLeases: expire });
+        claimed = await deps.jobs.claim({ owner: deps.owner, leaseMs: deps.leaseMs, limit, now, expireLeases: expire });
       } finally {
         if (!sized) claimQueued = false; // the commit failed before the claim ran
         reserved -= free; // in the same turn as runJob below takes the slots: no other round sees a gap
@@ -184,7 +189,7 @@ export function createWorker(deps: WorkerDeps): Worker {
     else if (claimRounds.size === 0) schedule();
   }
 
-  function runJob(job: JobRow): void {
+  function runJob(job: Job): void {
     const log = deps.log.child({ jobId: job.id, kind: job.kind, attempt: job.attempts, ...deps.logFields?.(job) });
     const started = performance.now();
     deps.events?.started?.(job);
@@ -203,7 +208,7 @@ export function createWorker(deps: WorkerDeps): Worker {
       // A Bot API error may echo the request, token included: scrubbed before it is stored.
       const finish = decided.finish.error ? { ...decided.finish, error: scrub(decided.finish.error) } : decided.finish;
       const seconds = (performance.now() - started) / 1000;
-      const recorded = deps.store.finish({ id: job.id, owner: deps.owner, orderKey: job.orderKey, attempts: job.attempts, errors: job.errors }, finish);
+      const recorded = deps.jobs.finish({ id: job.id, owner: deps.owner, orderKey: job.orderKey, attempts: job.attempts, errors: job.errors }, finish);
       // The slot is free once the outcome is queued: the next claim joins the same commit as this
       // finish (and sees the chain successor it readies), so a slot costs one commit per job, not two.
       busy--;
@@ -237,6 +242,7 @@ export function createWorker(deps: WorkerDeps): Worker {
     },
     async stop(graceMs) {
       running = false;
+      timerGeneration++;
       if (timer) clearTimeout(timer);
       // A claim committed but not yet returned would leave its jobs running with nobody on them.
       await Promise.all([...claimRounds]);
@@ -250,7 +256,7 @@ export function createWorker(deps: WorkerDeps): Worker {
       const left = [...inFlight.values()];
       await Promise.allSettled(
         left.map(({ job }) =>
-          deps.store.finish(
+          deps.jobs.finish(
             { id: job.id, owner: deps.owner, orderKey: job.orderKey, attempts: job.attempts, errors: job.errors },
             { type: "retry", runAt: clock(), error: "released at shutdown before it finished", spendAttempt: false },
           ),

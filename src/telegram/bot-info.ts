@@ -1,6 +1,6 @@
 import { Api } from "grammy";
 import type { UserFromGetMe } from "grammy/types";
-import type { Settings } from "../db/settings";
+import type { SettingStore } from "../store/types";
 
 const KEY = "telegram.bot_info";
 
@@ -8,9 +8,9 @@ const KEY = "telegram.bot_info";
  * getMe, cached in the database: a restart while Telegram is unreachable still processes the
  * stored updates. The cache is keyed by the bot id so a new token refreshes it.
  */
-export async function loadBotInfo(settings: Settings, token: string, apiRoot: string, timeoutSeconds: number): Promise<UserFromGetMe> {
+export async function loadBotInfo(settings: Pick<SettingStore, "get" | "set">, token: string, apiRoot: string, timeoutSeconds: number): Promise<UserFromGetMe> {
   const botId = Number(token.split(":")[0]);
-  const cached = settings.get(KEY);
+  const cached = await settings.get(KEY);
   if (cached) {
     try {
       const info = JSON.parse(cached) as UserFromGetMe;
@@ -20,6 +20,6 @@ export async function loadBotInfo(settings: Settings, token: string, apiRoot: st
     }
   }
   const info = await new Api(token, { apiRoot, timeoutSeconds }).getMe();
-  settings.set(KEY, JSON.stringify(info));
+  await settings.set(KEY, JSON.stringify(info));
   return info;
 }

@@ -3,7 +3,7 @@ import { HttpError, jsonResponse } from "../http-error";
 import { mediaType, readBodyText } from "../json-body";
 import type { Logger } from "../log";
 import type { Metrics, WebhookOutcome } from "../metrics";
-import type { EnqueueResult, NewJob } from "../queue/types";
+import type { InsertResult as EnqueueResult, NewJob } from "../store/types";
 import type { IngressLoad } from "./ingress-load";
 import { secretMatches } from "./secret";
 import { parseUpdate, updateDedupeKey } from "./updates";

@@ -1,0 +1,20 @@
+import type { auditLog, jobs, serviceAccounts, users } from "./sqlite/schema";
+
+/**
+ * The rows the service works with, inferred from the drizzle schema, never restated by hand.
+ * They are inferred from the SQLite tables; the PostgreSQL schema must infer the same types (a
+ * type-level test pins that once it exists), so one set of names serves both engines.
+ * Times are unix milliseconds in both engines.
+ */
+
+/** A job as the worker and the admin API see it. */
+export type Job = typeof jobs.$inferSelect;
+
+/** A Telegram user as tgwh knows it (from sign-ins). */
+export type User = typeof users.$inferSelect;
+
+/** What the admin API and the CLI show of a service account: never the token's hash. */
+export type ServiceAccount = Omit<typeof serviceAccounts.$inferSelect, "tokenHash">;
+
+/** One audit_log row. */
+export type AuditRow = typeof auditLog.$inferSelect;

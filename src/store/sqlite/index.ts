@@ -1,0 +1,87 @@
+import { existsSync } from "node:fs";
+import type { Store } from "../types";
+import { createSqliteAccountStore } from "./accounts";
+import { createSqliteAuditStore } from "./audit";
+import { backupDatabase } from "./backup";
+import { withCheckpointThread, type CheckpointerOptions } from "./commit/checkpointer";
+import { takeOverWalSync } from "./commit/wal-sync";
+import { createWriter, type Writer, type WriterOptions } from "./commit/writer";
+import { openDb, type Db, type Synchronous } from "./connection";
+import { createSqliteHealth } from "./health";
+import { createSqliteInitDataReplayStore } from "./init-data-replays";
+import { createSqliteJobStore } from "./jobs";
+import { applyMigrations } from "./migrate";
+import { embeddedMigrations } from "./migrations";
+import { createSqliteSettingStore } from "./settings";
+import { createSqliteUserStore } from "./users";
+
+export interface SqliteStoreOptions {
+  path: string;
+  synchronous: Synchronous;
+  busyTimeoutMs: number;
+  /** Apply pending migrations while opening (serve, and CLI commands that write). */
+  migrate: boolean;
+  /** Refuse to create the file: inspection commands (doctor, backup) must not make an empty database. */
+  mustExist?: boolean;
+  /**
+   * WAL checkpoints on their own thread and connection (commit/checkpointer.ts), so a COMMIT on the
+   * main thread no longer stops for one: for `tgwh serve`. The callbacks feed metrics and logs.
+   */
+  checkpointThread?: Pick<CheckpointerOptions, "onReady" | "onCheckpoint" | "onError" | "onDeath"> | false;
+  /** Group-commit figures (metrics) and failures (log). */
+  onCommit?: WriterOptions["onCommit"];
+  onCommitFailure?: WriterOptions["onFailure"];
+  clock?: () => number;
+}
+
+/** The SQLite store plus its engine internals, for SQLite-only tests and benchmarks (never for callers). */
+export interface SqliteStore extends Store {
+  readonly engine: "sqlite";
+  readonly internals: { db: Db; writer: Writer };
+}
+
+export class MissingDatabaseError extends Error {
+  override name = "MissingDatabaseError";
+}
+
+/**
+ * Opens the SQLite file and builds the store on it: one connection, one group-commit writer that
+ * every write goes through (new updates, claims, finishes, admin actions: one transaction and one
+ * WAL fsync per batch), and at synchronous=FULL the WAL fsync done off the event loop
+ * (commit/wal-sync.ts), so a resolved write survives power loss while the process keeps serving.
+ */
+export function createSqliteStore(opts: SqliteStoreOptions): SqliteStore {
+  const clock = opts.clock ?? Date.now;
+  if (opts.mustExist && opts.path !== ":memory:" && !existsSync(opts.path)) {
+    throw new MissingDatabaseError(`database ${opts.path} does not exist; check TGWH_DB (\`tgwh migrate\` creates a new one)`);
+  }
+  const opened = openDb({ path: opts.path, synchronous: opts.synchronous, busyTimeoutMs: opts.busyTimeoutMs, migrate: opts.migrate });
+  const checkpoints = opts.checkpointThread ? withCheckpointThread(opened, { ...opts.checkpointThread, busyTimeoutMs: opts.busyTimeoutMs }) : null;
+  const db = checkpoints?.db ?? opened;
+  // FULL: the writer fsyncs the WAL itself, off the event loop (see commit/wal-sync.ts).
+  const walSync = opts.synchronous === "FULL" ? takeOverWalSync(db.sqlite, db.path) : null;
+  const writer = createWriter(db.sqlite, { walSync, commitGate: checkpoints?.commitGate, onCommit: opts.onCommit, onFailure: opts.onCommitFailure });
+  let closed = false;
+  return {
+    engine: "sqlite",
+    location: opts.path,
+    internals: { db, writer },
+    jobs: createSqliteJobStore(db, writer, clock),
+    users: createSqliteUserStore(db, writer),
+    accounts: createSqliteAccountStore(db, writer, clock),
+    audit: createSqliteAuditStore(db, writer, clock),
+    settings: createSqliteSettingStore(db, writer, clock),
+    initDataReplays: createSqliteInitDataReplayStore(db, writer),
+    health: createSqliteHealth(db),
+    // Outside the writer on purpose: one IMMEDIATE transaction of its own (migrate.ts).
+    migrate: async () => applyMigrations(db.sqlite, embeddedMigrations),
+    backup: async (target) => backupDatabase(opts.path, target, opts.busyTimeoutMs),
+    async close() {
+      if (closed) return;
+      closed = true;
+      writer.flush();
+      walSync?.close();
+      db.close();
+    },
+  };
+}

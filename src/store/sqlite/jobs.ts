@@ -1,0 +1,51 @@
+// The SQLite JobStore: hot-path writes (insert, claim, finish) are raw prepared SQL run inside the
+// group commit (insert.ts, claim.ts, finish.ts); byId/byDedupeKey use drizzle's builder (admin
+// reads); the operator's queries, the snapshot and the pruner live in admin.ts, stats.ts, prune.ts.
+import { eq, sql } from "drizzle-orm";
+import type { JobStore } from "../types";
+import { createSqliteJobAdmin } from "./admin";
+import { claimJobs, expireLeases } from "./claim";
+import type { Writer } from "./commit/writer";
+import type { Db } from "./connection";
+import { finishJob } from "./finish";
+import { insertJobs } from "./insert";
+import { prepareJobStatements } from "./job-statements";
+import { createPruner } from "./prune";
+import { jobs } from "./schema";
+import { createQueueStats } from "./stats";
+
+/**
+ * Writes go through the group-commit writer, so each resolves once it is durable. Reads run
+ * between commits on the same connection (async only in shape: a throw becomes a rejection).
+ */
+export function createSqliteJobStore(db: Db, writer: Writer, clock: () => number): JobStore {
+  const stmts = prepareJobStatements(db.sqlite);
+  const admin = createSqliteJobAdmin(db, writer, clock);
+  const stats = createQueueStats(db.sqlite, clock);
+  const pruner = createPruner(db.sqlite, writer);
+  const byDedupeKey = db.orm.select().from(jobs).where(eq(jobs.dedupeKey, sql.placeholder("key"))).prepare();
+  return {
+    insert: (batch) => writer.run(() => insertJobs(stmts, batch, clock())),
+    claim: (opts) =>
+      writer.run(() => {
+        const expired = opts.expireLeases === false ? [] : expireLeases(stmts, opts.now);
+        const limit = typeof opts.limit === "function" ? opts.limit() : opts.limit;
+        return { expired, jobs: claimJobs(stmts, { owner: opts.owner, leaseMs: opts.leaseMs, now: opts.now, limit }) };
+      }),
+    finish: (job, f) => writer.run(() => finishJob(stmts, job, f, clock())),
+    releaseOwnPrevious: (prefix, owner) =>
+      writer.run(() => stmts.releaseOwnPrevious.all(`${prefix.replace(/[\\%_]/g, "\\$&")}%`, owner).length),
+    byId: admin.byId,
+    byDedupeKey: async (key) => byDedupeKey.get({ key }) ?? null,
+    async nextWakeAt() {
+      const a = stmts.nextRunAt.get()?.runAt ?? null;
+      const b = stmts.nextLeaseExpiry.get()?.leaseUntil ?? null;
+      return a === null ? b : b === null ? a : Math.min(a, b);
+    },
+    list: admin.list,
+    retry: admin.retry,
+    retryDead: admin.retryDead,
+    stats: async () => stats.snapshot(),
+    prune: (cutoff) => pruner.prune(cutoff),
+  };
+}
