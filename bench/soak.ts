@@ -259,7 +259,7 @@ function timeline(samples: Sample[], jobs: { kind: string; state: string; create
   const out: { t: number; ackPerS: number; queue: number; p99Ms: number | null; rssMb: number | null }[] = [];
   const lat = new Map<number, number[]>();
   for (const j of jobs) {
-    if (j.state !== "done" || j.finishedAt === null) continue;
+    if ((j.state !== "done" && j.state !== "discarded") || j.finishedAt === null) continue;
     const b = Math.floor((j.finishedAt - t0) / 1000 / bucketS);
     (lat.get(b) ?? lat.set(b, []).get(b)!).push(j.finishedAt - j.createdAt);
   }

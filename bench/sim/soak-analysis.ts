@@ -142,7 +142,8 @@ export function analyse(input: AnalysisInput) {
       dropped.push({ updateId: id, why: "acked with 2xx but no job row" });
       continue;
     }
-    if (job.state !== "done") {
+    // discarded: processed, and Telegram refused the reply for good (the reply check below excuses it).
+    if (job.state !== "done" && job.state !== "discarded") {
       dropped.push({ updateId: id, why: `job state is ${job.state}: ${job.lastError ?? ""}` });
       continue;
     }

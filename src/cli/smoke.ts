@@ -65,7 +65,7 @@ interface SmokeOptions {
 
 const json = (res: Response) => res.json().catch(() => ({})) as Promise<Record<string, any>>;
 
-/** Polls `url` until its job is done (or dead, or the SLA passes); returns the job and the wait. */
+/** Polls `url` until its job has ended (done, discarded or dead) or the SLA passes; returns the job and the wait. */
 async function waitForJob(o: SmokeOptions, path: string, started: number) {
   let last: Record<string, any> = {};
   while (Date.now() - started <= o.slaMs) {
@@ -73,7 +73,7 @@ async function waitForJob(o: SmokeOptions, path: string, started: number) {
     if (res.status === 401 || res.status === 403) return { error: `admin API refused the token (${res.status}): it needs role viewer or higher` };
     if (res.ok) {
       last = await json(res);
-      if (last.state === "done" || last.state === "dead") return { job: last, ms: Date.now() - started };
+      if (last.state === "done" || last.state === "discarded" || last.state === "dead") return { job: last, ms: Date.now() - started };
     }
     await Bun.sleep(250);
   }

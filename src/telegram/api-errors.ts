@@ -5,7 +5,7 @@ import { PermanentJobError, RescheduleError } from "../queue/errors";
  * Turns a Bot API failure into what the worker should do with the job. Pure, tested alone.
  * - 429: run again after retry_after, without spending an attempt.
  * - 400 / 403 (chat not found, bot blocked, message too long): retrying cannot help; the job
- *   ends done with the error kept, so a blocked user does not cause a retry storm.
+ *   ends discarded with the error kept, so a blocked user does not cause a retry storm.
  * - 401 / 404 / 409 / 5xx / network: transient (a wrong token is fixed by the operator, who can
  *   then retry the dead jobs), retried with backoff.
  */

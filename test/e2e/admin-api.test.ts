@@ -122,6 +122,26 @@ describe("queue, updates and jobs", () => {
     expect(again.json.error).toContain("only dead jobs");
   });
 
+  test("a notification Telegram refuses for good (403) ends discarded: listed by ?state=discarded, counted, never retried", async () => {
+    api.failNext("sendMessage", { kind: "error", code: 403, description: "Forbidden: bot was blocked by the user" });
+    const sent = await client.call("POST", "/admin/notifications", tok.operator, { chatId: 4303, text: "you blocked me" });
+    expect(sent.status).toBe(202);
+    const id = sent.json.jobId as number;
+    await waitFor(async () => (await jobState(id)) === "discarded", 10_000, "job discarded");
+    const listed = await client.call("GET", "/admin/jobs?state=discarded", tok.viewer);
+    expect(listed.status).toBe(200);
+    expect(listed.json.jobs.map((j: { id: number }) => j.id)).toEqual([id]);
+    expect(listed.json.jobs[0]).toMatchObject({ state: "discarded", attempts: 1 });
+    expect(listed.json.jobs[0].lastError).toContain("bot was blocked by the user");
+    expect(listed.json.jobs[0].finishedAt).not.toBeNull();
+    const queue = await client.call("GET", "/admin/queue", tok.viewer);
+    expect(queue.json.byState.discarded).toBe(1);
+    expect(queue.json.counts).toContainEqual({ state: "discarded", kind: "notify.send", count: 1 });
+    const retry = await client.call("POST", `/admin/jobs/${id}/retry`, tok.operator);
+    expect(retry.status).toBe(409);
+    expect(retry.json.error).toContain("is discarded");
+  });
+
   test("retry-dead retries a bounded batch and says how many are left", async () => {
     const ids = [1, 2, 3].map((i) => insertDeadJob(tgwh.dbPath, { dedupeKey: `notify:batch-${i}`, orderKey: `send:chat:${900 + i}`, payload: { chatId: 900 + i, text: `batch ${i}` } }));
     const first = await client.call("POST", "/admin/jobs/retry-dead", tok.operator, { limit: 2 });

@@ -130,6 +130,9 @@ describe("tgwh jobs", () => {
     expect(jobs.map((j) => j.id)).toEqual([id]);
     expect(jobs[0]!.payload).toBeUndefined();
     expect((await tgwhCli(["jobs", "ls", "--state", "dead"])).stdout).toContain("Bad Gateway (502)");
+    const discarded = await tgwhCli(["jobs", "ls", "--state", "discarded", "--json"]);
+    expect(discarded.code).toBe(0);
+    expect(JSON.parse(discarded.stdout).jobs).toEqual([]);
 
     const retry = await tgwhCli(["jobs", "retry", String(id), "--json"]);
     expect(retry.code).toBe(0);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { ROUTE_ROLES, roleAllows, type RequiredRole } from "../../src/admin/rbac";
-import type { Role } from "../../src/db/schema";
+import type { Role } from "../../src/store/states";
 import { createAdminClient, createToken } from "../support/admin";
 import { startFakeBotApi, type FakeBotApi } from "../support/fake-bot-api";
 import { removeDir, runTgwh, startTgwh, TEST_BOT_TOKEN, TEST_SECRET, type TgwhProcess } from "../support/tgwh";

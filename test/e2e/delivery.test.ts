@@ -39,12 +39,13 @@ describe("outbound failures", () => {
     expect(job.last_error).toBeNull();
   });
 
-  test("403 bot blocked → done with the error kept, no retry storm", async () => {
+  test("403 bot blocked → discarded with the error kept, no retry storm", async () => {
     api.failNext("sendMessage", { kind: "error", code: 403, description: "Forbidden: bot was blocked by the user" });
     await postUpdate(tg.url, messageUpdate(4003, 803, "/help"));
-    await done(4003);
+    await waitFor(() => jobOfUpdate(tg.dbPath, 4003)?.state === "discarded", 15_000, "update 4003 discarded", tg.logs);
     await Bun.sleep(500);
     expect(sendsTo(803)).toHaveLength(1);
+    expect(jobOfUpdate(tg.dbPath, 4003)).toMatchObject({ state: "discarded", attempts: 1 });
     expect(jobOfUpdate(tg.dbPath, 4003)!.last_error).toContain("bot was blocked by the user");
   });
 });

@@ -33,11 +33,12 @@ const RETRY_AFTER = seriesKey("tgwh_bot_api_retry_after_seconds_total");
 const WATCHED = [
   ...["stored", "duplicate", "unauthorized", "bad_request", "too_large", "unsupported_media_type", "unavailable"].map(outcome),
   ACK_COUNT,
-  ...["enqueued", "started", "succeeded", "failed_permanent", "retried", "rescheduled", "dead"].map(job),
+  ...["enqueued", "started", "succeeded", "discarded", "retried", "rescheduled", "dead"].map(job),
   PROCESSING_COUNT,
   botApi("200"),
   botApi("500"),
   botApi("429"),
+  botApi("403"),
   RETRY_AFTER,
   seriesKey("tgwh_job_leases_expired_total"),
 ];
@@ -175,6 +176,24 @@ describe("metrics move by exactly what happened", () => {
     expect(done).toBeLessThanOrEqual(12);
   });
 
+  test("a 403 (bot blocked) discards the job: the discarded counter and gauge show it, no retry", async () => {
+    const before = await scrape();
+    api.failNext("sendMessage", { kind: "error", code: 403, description: "Forbidden: bot was blocked by the user" });
+    expect((await postUpdate(tg.url, help(3009, 709))).status).toBe(200);
+    const after = await scrapeWhen(before, job("discarded"), 1);
+    expectDeltas(before, after, {
+      [outcome("stored")]: 1,
+      [ACK_COUNT]: 1,
+      [job("enqueued")]: 1,
+      [job("started")]: 1,
+      [job("discarded")]: 1,
+      [PROCESSING_COUNT]: 1,
+      [botApi("403")]: 1,
+    });
+    expect(queue(after, "discarded")).toBe(1);
+    expect(queue(after, "pending") + queue(after, "running")).toBe(0);
+  });
+
   test("every metric used by alerts.yml and the Grafana dashboard exists in the real /metrics", async () => {
     const names = (await scrape()).names;
     const used = metricNamesIn([...alertExprs(), ...dashboardExprs()]);
@@ -192,7 +211,7 @@ describe("log lines carry the update and job they are about", () => {
     // One spelling only: update_id (Telegram's own name).
     expect(lines.filter((l) => "updateId" in l)).toEqual([]);
     const webhookAboutUpdate = lines.filter((l) => l.msg === "webhook" && ["stored", "duplicate", "unavailable"].includes(l.outcome as string));
-    expect(webhookAboutUpdate.length).toBe(10);
+    expect(webhookAboutUpdate.length).toBe(11);
     for (const l of webhookAboutUpdate) {
       expect(typeof l.update_id).toBe("number");
       expect(typeof l.jobId === "number" || l.outcome === "unavailable").toBe(true);

@@ -477,6 +477,31 @@ export function storeContract(engine: string, open: StoreFactory): void {
       });
     });
 
+    describe("initDataReplays", () => {
+      const h = (c: string) => c.repeat(64);
+      test("first use true; again before expiry false; after expiry true again; prune removes expired rows only", async () => {
+        const r = store.initDataReplays;
+        expect(await r.firstUse(h("a"), 10_000, 1_000)).toBe(true);
+        expect(await r.firstUse(h("a"), 10_000, 9_999)).toBe(false);
+        expect(await r.firstUse(h("b"), 50_000, 9_999)).toBe(true);
+        // Expired but not pruned yet: free again, with the new expiry.
+        expect(await r.firstUse(h("a"), 20_000, 10_000)).toBe(true);
+        expect(await r.firstUse(h("a"), 20_000, 15_000)).toBe(false);
+        expect(await r.prune(20_000)).toBe(1);
+        expect(await r.prune(20_000)).toBe(0);
+        // b is still recorded, a is free again.
+        expect(await r.firstUse(h("b"), 50_000, 20_000)).toBe(false);
+        expect(await r.firstUse(h("a"), 30_000, 20_000)).toBe(true);
+      });
+
+      test("the same initData sent twice at once signs in once; the record survives a restart", async () => {
+        const both = await Promise.all([store.initDataReplays.firstUse(h("c"), 10_000, 1_000), store.initDataReplays.firstUse(h("c"), 10_000, 1_000)]);
+        expect(both.filter(Boolean)).toHaveLength(1);
+        store = await opened.reopen();
+        expect(await store.initDataReplays.firstUse(h("c"), 10_000, 2_000)).toBe(false);
+      });
+    });
+
     describe("health, migrations, restart", () => {
       test("writable, every migration applied, and migrate again is a no-op", async () => {
         expect(await store.health.writable()).toEqual({ ok: true });

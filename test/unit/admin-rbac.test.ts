@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { authorize, bearerToken, roleAllows, ROUTE_ROLES, undeclaredRoutes, type RequiredRole } from "../../src/admin/rbac";
-import type { Role } from "../../src/db/schema";
-import type { ServiceAccount } from "../../src/db/service-accounts";
+import type { Role } from "../../src/store/states";
+import type { ServiceAccount } from "../../src/store/types";
 import { HttpError } from "../../src/http-error";
 
 const ROLES: Role[] = ["viewer", "operator", "admin", "service"];
@@ -36,32 +36,32 @@ describe("bearerToken", () => {
 
 describe("authorize", () => {
   const acct = (role: Role): ServiceAccount => ({ id: 1, name: `n-${role}`, role, createdAt: 0, revokedAt: null, lastUsedAt: null });
-  const lookup = (token: string) => (token.startsWith("tgwh_") ? acct(token.slice(5) as Role) : null);
-  const status = (fn: () => unknown) => {
+  const lookup = async (token: string) => (token.startsWith("tgwh_") ? acct(token.slice(5) as Role) : null);
+  const status = async (fn: () => Promise<unknown>) => {
     try {
-      fn();
+      await fn();
       return 200;
     } catch (e) {
       return (e as HttpError).status;
     }
   };
-  test("401 without or with an unknown token (with WWW-Authenticate), 403 too low, ok otherwise", () => {
-    expect(status(() => authorize("GET", "/admin/queue", null, lookup))).toBe(401);
-    expect(status(() => authorize("GET", "/admin/queue", "Bearer nope", lookup))).toBe(401);
-    expect(status(() => authorize("POST", "/admin/jobs/:id/retry", "Bearer tgwh_viewer", lookup))).toBe(403);
-    expect(status(() => authorize("POST", "/admin/jobs/:id/retry", "Bearer tgwh_operator", lookup))).toBe(200);
-    expect(authorize("GET", "/admin/queue", "Bearer tgwh_admin", lookup).actor).toBe("account:n-admin");
-    try {
-      authorize("GET", "/admin/queue", null, lookup);
-    } catch (e) {
-      expect((e as HttpError).headers["www-authenticate"]).toStartWith("Bearer");
-    }
+  test("401 without or with an unknown token (with WWW-Authenticate), 403 too low, ok otherwise", async () => {
+    expect(await status(() => authorize("GET", "/admin/queue", null, lookup))).toBe(401);
+    expect(await status(() => authorize("GET", "/admin/queue", "Bearer nope", lookup))).toBe(401);
+    expect(await status(() => authorize("POST", "/admin/jobs/:id/retry", "Bearer tgwh_viewer", lookup))).toBe(403);
+    expect(await status(() => authorize("POST", "/admin/jobs/:id/retry", "Bearer tgwh_operator", lookup))).toBe(200);
+    expect((await authorize("GET", "/admin/queue", "Bearer tgwh_admin", lookup)).actor).toBe("account:n-admin");
+    const refused = await authorize("GET", "/admin/queue", null, lookup).then(
+      () => null,
+      (e: HttpError) => e,
+    );
+    expect(refused?.headers["www-authenticate"]).toStartWith("Bearer");
   });
-  test("a route missing from the table is refused, whoever calls", () => {
-    expect(status(() => authorize("GET", "/admin/secret-new-thing", "Bearer tgwh_admin", lookup))).toBe(500);
+  test("a route missing from the table is refused, whoever calls", async () => {
+    expect(await status(() => authorize("GET", "/admin/secret-new-thing", "Bearer tgwh_admin", lookup))).toBe(500);
   });
-  test("public rows need no token", () => {
-    expect(authorize("GET", "/admin/docs", null, lookup).account).toBeNull();
+  test("public rows need no token", async () => {
+    expect((await authorize("GET", "/admin/docs", null, lookup)).account).toBeNull();
   });
 });
 

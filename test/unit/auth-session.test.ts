@@ -31,21 +31,21 @@ describe("session tokens", () => {
     const foreign = await new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject("42").setExpirationTime("1h").sign(new TextEncoder().encode(SECRET));
     await expect(s.verify(foreign)).rejects.toBeInstanceOf(SessionError);
   });
-  test("secret: generated once and kept; a configured one wins and deletes the generated key", () => {
+  test("secret: generated once and kept; a configured one wins and deletes the generated key", async () => {
     const store = new Map<string, string>();
     const settings = {
-      getOrCreate: (k: string, make: () => string) => (store.has(k) ? store.get(k)! : (store.set(k, make()), store.get(k)!)),
-      delete: (k: string) => store.delete(k),
+      getOrCreate: async (k: string, make: () => string) => (store.has(k) ? store.get(k)! : (store.set(k, make()), store.get(k)!)),
+      delete: async (k: string) => store.delete(k),
     };
-    const a = resolveSessionSecret(null, settings);
+    const a = await resolveSessionSecret(null, settings);
     expect(a.secret.length).toBeGreaterThanOrEqual(32);
-    expect(resolveSessionSecret(null, settings)).toEqual({ secret: a.secret, deletedGenerated: false });
+    expect(await resolveSessionSecret(null, settings)).toEqual({ secret: a.secret, deletedGenerated: false });
     expect(store.get(SESSION_SECRET_SETTING)).toBe(a.secret);
     // Configured: the stored key goes, so removing the variable later cannot bring it back.
-    expect(resolveSessionSecret(SECRET, settings)).toEqual({ secret: SECRET, deletedGenerated: true });
+    expect(await resolveSessionSecret(SECRET, settings)).toEqual({ secret: SECRET, deletedGenerated: true });
     expect(store.size).toBe(0);
-    expect(resolveSessionSecret(SECRET, settings)).toEqual({ secret: SECRET, deletedGenerated: false });
-    expect(resolveSessionSecret(null, settings).secret).not.toBe(a.secret);
+    expect(await resolveSessionSecret(SECRET, settings)).toEqual({ secret: SECRET, deletedGenerated: false });
+    expect((await resolveSessionSecret(null, settings)).secret).not.toBe(a.secret);
   });
   test("sub must be a plain positive safe integer, exp a safe integer within the longest TTL: else SessionError, never a crash", async () => {
     const now = 1_800_000_000_000;

@@ -2,11 +2,11 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { statSync } from "node:fs";
 import { join } from "node:path";
-import { openDb, type Db } from "../../src/db/client";
-import { startCheckpointer, withCheckpointThread } from "../../src/db/checkpointer";
-import { openWalIndex } from "../../src/db/wal-index";
-import { takeOverWalSync } from "../../src/db/wal-sync";
-import { createWriter } from "../../src/db/writer";
+import { openDb, type Db } from "../../src/store/sqlite/connection";
+import { startCheckpointer, withCheckpointThread } from "../../src/store/sqlite/commit/checkpointer";
+import { openWalIndex } from "../../src/store/sqlite/commit/wal-index";
+import { takeOverWalSync } from "../../src/store/sqlite/commit/wal-sync";
+import { createWriter } from "../../src/store/sqlite/commit/writer";
 import { removeDir, tempDir } from "../support/tgwh";
 
 /**

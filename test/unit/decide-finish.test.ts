@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { PermanentJobError, RescheduleError } from "../../src/queue/errors";
-import type { JobRow } from "../../src/queue/types";
+import type { Job as JobRow } from "../../src/store/types";
 import { decideFinish } from "../../src/queue/worker";
 
 const row = (attempts: number, maxAttempts = 3) => ({ attempts, maxAttempts }) as JobRow;
@@ -14,11 +14,13 @@ describe("decideFinish", () => {
     const d = decideFinish(row(3), new RescheduleError(2000, "429"), 10, policy);
     expect(d).toEqual({ outcome: "rescheduled", finish: { type: "retry", runAt: 2010, error: "RescheduleError: 429", spendAttempt: false } });
   });
-  test("PermanentJobError → done with the error kept", () => {
-    expect(decideFinish(row(1), new PermanentJobError("403 blocked"), 0, policy)).toEqual({
-      outcome: "failed_permanent",
-      finish: { type: "done", error: "PermanentJobError: 403 blocked" },
-    });
+  test("PermanentJobError → discarded with the error kept, whatever attempts are left", () => {
+    for (const attempts of [1, 3]) {
+      expect(decideFinish(row(attempts), new PermanentJobError("403 blocked"), 0, policy)).toEqual({
+        outcome: "discarded",
+        finish: { type: "discarded", error: "PermanentJobError: 403 blocked" },
+      });
+    }
   });
   test("other errors back off, and the last attempt goes dead", () => {
     const retry = decideFinish(row(2), new Error("500"), 0, policy, () => 0.5);

@@ -1,25 +1,22 @@
 import { afterEach, beforeEach, expect, test } from "bun:test";
 import { join } from "node:path";
-import { openDb, type Db } from "../../src/db/client";
-import { createWriter } from "../../src/db/writer";
 import { createLogger } from "../../src/log";
-import { createJobStore, type JobStore } from "../../src/queue/store";
 import { createWorker } from "../../src/queue/worker";
+import { createSqliteStore } from "../../src/store/sqlite";
+import type { Store } from "../../src/store/types";
 import { createIngressLoad, INGRESS_BUSY_AT } from "../../src/telegram/ingress-load";
 import { removeDir, tempDir, waitFor } from "../support/tgwh";
 
 /** Issue 8: while the webhook is saturated the worker keeps an eighth of its slots; then all of them. */
 let dir: string;
-let db: Db;
-let store: JobStore;
+let store: Store;
 const quiet = createLogger({ level: "silent", secrets: [] });
 
 beforeEach(async () => {
   dir = tempDir();
-  db = openDb({ path: join(dir, "q.db"), synchronous: "FULL", busyTimeoutMs: 1000, migrate: true });
-  store = createJobStore(db.sqlite, createWriter(db.sqlite));
+  store = createSqliteStore({ path: join(dir, "q.db"), synchronous: "FULL", busyTimeoutMs: 1000, migrate: true });
   // 40 updates of 40 different chats: nothing orders them, all are claimable at once.
-  await store.enqueue(
+  await store.jobs.insert(
     Array.from({ length: 40 }, (_, i) => ({
       kind: "telegram.update",
       dedupeKey: `update:${i + 1}`,
@@ -31,8 +28,8 @@ beforeEach(async () => {
     })),
   );
 });
-afterEach(() => {
-  db.close();
+afterEach(async () => {
+  await store.close();
   removeDir(dir);
 });
 
@@ -45,7 +42,7 @@ test("a saturated ingress gets the CPU: the worker runs at most concurrency/8 jo
   let done = 0;
   const release: (() => void)[] = [];
   const worker = createWorker({
-    store,
+    jobs: store.jobs,
     concurrency: 16,
     leaseMs: 30_000,
     owner: "test/1",

@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { join } from "node:path";
-import { openDb, type Db } from "../../src/db/client";
-import { takeOverWalSync, type WalSync } from "../../src/db/wal-sync";
-import { createWriter } from "../../src/db/writer";
+import { openDb, type Db } from "../../src/store/sqlite/connection";
+import { takeOverWalSync, type WalSync } from "../../src/store/sqlite/commit/wal-sync";
+import { createWriter } from "../../src/store/sqlite/commit/writer";
 import { removeDir, tempDir } from "../support/tgwh";
 
 /**

@@ -3,6 +3,7 @@ import { and, asc, eq, gt, sql } from "drizzle-orm";
 import type { AccountStore, ServiceAccount } from "../types";
 import type { Writer } from "./commit/writer";
 import type { Db } from "./connection";
+import { lazy } from "./lazy";
 import { serviceAccounts as t } from "./schema";
 
 /** Every column but the token hash: what leaves the store. */
@@ -10,8 +11,8 @@ const PUBLIC = { id: t.id, name: t.name, role: t.role, createdAt: t.createdAt, r
 
 export function createSqliteAccountStore(db: Db, writer: Writer, clock: () => number): AccountStore {
   const { orm } = db;
-  const byName = orm.select(PUBLIC).from(t).where(eq(t.name, sql.placeholder("name"))).prepare();
-  const byHash = orm.select(PUBLIC).from(t).where(eq(t.tokenHash, sql.placeholder("hash"))).prepare();
+  const byName = lazy(() => orm.select(PUBLIC).from(t).where(eq(t.name, sql.placeholder("name"))).prepare());
+  const byHash = lazy(() => orm.select(PUBLIC).from(t).where(eq(t.tokenHash, sql.placeholder("hash"))).prepare());
   return {
     create: (a) =>
       writer.run(
@@ -28,8 +29,8 @@ export function createSqliteAccountStore(db: Db, writer: Writer, clock: () => nu
             .returning(PUBLIC)
             .get() ?? null,
       ),
-    byName: async (name) => byName.get({ name }) ?? null,
-    byTokenHash: async (hash) => byHash.get({ hash }) ?? null,
+    byName: async (name) => byName().get({ name }) ?? null,
+    byTokenHash: async (hash) => byHash().get({ hash }) ?? null,
     list: async (limit, cursor) => orm.select(PUBLIC).from(t).where(gt(t.id, cursor)).orderBy(asc(t.id)).limit(limit).all(),
     touchLastUsed: (id, now, notBefore) =>
       writer.run(() => {

@@ -10,6 +10,7 @@ import type { Db } from "./connection";
 import { finishJob } from "./finish";
 import { insertJobs } from "./insert";
 import { prepareJobStatements } from "./job-statements";
+import { lazy } from "./lazy";
 import { createPruner } from "./prune";
 import { jobs } from "./schema";
 import { createQueueStats } from "./stats";
@@ -19,33 +20,35 @@ import { createQueueStats } from "./stats";
  * between commits on the same connection (async only in shape: a throw becomes a rejection).
  */
 export function createSqliteJobStore(db: Db, writer: Writer, clock: () => number): JobStore {
-  const stmts = prepareJobStatements(db.sqlite);
-  const admin = createSqliteJobAdmin(db, writer, clock);
-  const stats = createQueueStats(db.sqlite, clock);
-  const pruner = createPruner(db.sqlite, writer);
-  const byDedupeKey = db.orm.select().from(jobs).where(eq(jobs.dedupeKey, sql.placeholder("key"))).prepare();
+  const statements = lazy(() => prepareJobStatements(db.sqlite));
+  const admin = lazy(() => createSqliteJobAdmin(db, writer, clock));
+  const stats = lazy(() => createQueueStats(db.sqlite, clock));
+  const pruner = lazy(() => createPruner(db.sqlite, writer));
+  const byDedupeKey = lazy(() => db.orm.select().from(jobs).where(eq(jobs.dedupeKey, sql.placeholder("key"))).prepare());
   return {
-    insert: (batch) => writer.run(() => insertJobs(stmts, batch, clock())),
+    insert: (batch) => writer.run(() => insertJobs(statements(), batch, clock())),
     claim: (opts) =>
       writer.run(() => {
+        const stmts = statements();
         const expired = opts.expireLeases === false ? [] : expireLeases(stmts, opts.now);
         const limit = typeof opts.limit === "function" ? opts.limit() : opts.limit;
         return { expired, jobs: claimJobs(stmts, { owner: opts.owner, leaseMs: opts.leaseMs, now: opts.now, limit }) };
       }),
-    finish: (job, f) => writer.run(() => finishJob(stmts, job, f, clock())),
+    finish: (job, f) => writer.run(() => finishJob(statements(), job, f, clock())),
     releaseOwnPrevious: (prefix, owner) =>
-      writer.run(() => stmts.releaseOwnPrevious.all(`${prefix.replace(/[\\%_]/g, "\\$&")}%`, owner).length),
-    byId: admin.byId,
-    byDedupeKey: async (key) => byDedupeKey.get({ key }) ?? null,
+      writer.run(() => statements().releaseOwnPrevious.all(`${prefix.replace(/[\\%_]/g, "\\$&")}%`, owner).length),
+    byId: async (id) => admin().byId(id),
+    byDedupeKey: async (key) => byDedupeKey().get({ key }) ?? null,
     async nextWakeAt() {
+      const stmts = statements();
       const a = stmts.nextRunAt.get()?.runAt ?? null;
       const b = stmts.nextLeaseExpiry.get()?.leaseUntil ?? null;
       return a === null ? b : b === null ? a : Math.min(a, b);
     },
-    list: admin.list,
-    retry: admin.retry,
-    retryDead: admin.retryDead,
-    stats: async () => stats.snapshot(),
-    prune: (cutoff) => pruner.prune(cutoff),
+    list: async (f) => admin().list(f),
+    retry: async (id) => admin().retry(id),
+    retryDead: async (limit) => admin().retryDead(limit),
+    stats: async () => stats().snapshot(),
+    prune: async (cutoff) => pruner().prune(cutoff),
   };
 }

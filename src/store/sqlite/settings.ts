@@ -3,13 +3,14 @@ import { eq, sql } from "drizzle-orm";
 import type { SettingStore } from "../types";
 import type { Writer } from "./commit/writer";
 import type { Db } from "./connection";
+import { lazy } from "./lazy";
 import { settings } from "./schema";
 
 /** Small durable settings. Writes go through the group commit like every other write. */
 export function createSqliteSettingStore(db: Db, writer: Writer, clock: () => number): SettingStore {
   const { orm } = db;
-  const read = orm.select({ value: settings.value }).from(settings).where(eq(settings.key, sql.placeholder("key"))).prepare();
-  const get = (key: string) => read.get({ key })?.value ?? null;
+  const read = lazy(() => orm.select({ value: settings.value }).from(settings).where(eq(settings.key, sql.placeholder("key"))).prepare());
+  const get = (key: string) => read().get({ key })?.value ?? null;
   return {
     get: async (key) => get(key),
     set: (key, value) =>

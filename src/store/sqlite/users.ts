@@ -3,11 +3,12 @@ import { eq, sql } from "drizzle-orm";
 import type { UserStore } from "../types";
 import type { Writer } from "./commit/writer";
 import type { Db } from "./connection";
+import { lazy } from "./lazy";
 import { users } from "./schema";
 
 export function createSqliteUserStore(db: Db, writer: Writer): UserStore {
   const { orm } = db;
-  const byId = orm.select().from(users).where(eq(users.telegramId, sql.placeholder("id"))).prepare();
+  const byId = lazy(() => orm.select().from(users).where(eq(users.telegramId, sql.placeholder("id"))).prepare());
   return {
     upsert: (u, now) =>
       writer.run(() =>
@@ -40,6 +41,6 @@ export function createSqliteUserStore(db: Db, writer: Writer): UserStore {
           .returning()
           .get(),
       ),
-    byId: async (id) => byId.get({ id }) ?? null,
+    byId: async (id) => byId().get({ id }) ?? null,
   };
 }
