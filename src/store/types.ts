@@ -13,7 +13,9 @@ import type { JobState, Role } from "./states";
  *   group commit's WAL fsync; PostgreSQL: COMMIT with synchronous_commit on). A rejected write
  *   changed nothing.
  * - Times are unix milliseconds, given by the caller or read from the store's injected clock;
- *   never the database server's clock, so several gateways and tests agree.
+ *   never the database server's clock, so tests control time. Across gateways this means one
+ *   gateway's lease_until and run_at are compared with another's clock: their clocks must agree
+ *   to well inside a lease (NTP; `tgwh doctor` checks the clock against Telegram's).
  * - Each method is atomic on its own: nothing a caller does needs a transaction across calls.
  *
  * Engine notes for PostgreSQL (stage 2), per method below where they matter. The one design point

@@ -1,3 +1,4 @@
+// The SQLite store assembled; no SQL here (each file it builds on says builder or raw SQL at its top).
 import { existsSync } from "node:fs";
 import type { Store } from "../types";
 import { createSqliteAccountStore } from "./accounts";

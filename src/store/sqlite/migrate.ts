@@ -1,8 +1,7 @@
+// Raw SQL: the migrator runs before anything else exists and must work on any earlier schema.
 import type { Database } from "bun:sqlite";
 import { createHash } from "node:crypto";
 import type { EmbeddedMigration, MigrationStatus } from "../migration-types";
-
-// Raw SQL: the migrator runs before anything else exists and must work on any earlier schema.
 
 // Same bookkeeping table as drizzle-kit's migrator, so `drizzle-kit` and tgwh agree on what ran.
 const TABLE = "__drizzle_migrations";

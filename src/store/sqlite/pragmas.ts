@@ -1,3 +1,4 @@
+// Raw SQL: PRAGMA has no builder form.
 import type { Database } from "bun:sqlite";
 
 /**
