@@ -5,7 +5,6 @@ import { loadConfig, secretsOf, type Config } from "../config";
 import { createScrubber } from "../log";
 import { openStore } from "../store/open";
 import type { BackupResult, JobStore } from "../store/types";
-import { ensureDatabaseReady } from "./database-guard";
 import { actAsServiceUser } from "./run-as-service-user";
 
 /** What the operator commands share: the same store the admin API uses. */
@@ -33,7 +32,6 @@ function unixUser(env: Record<string, string | undefined>): string {
 }
 
 /**
-
  * How the audit log names the person running a command: `cli:<unix user>`, and under sudo the
  * operator who typed it (SUDO_USER) with the account it ran as, e.g. `cli:alice (sudo as root)`.
  * Without it every `sudo tgwh-admin …` would be audited as root.
@@ -47,16 +45,15 @@ export function cliActor(env: Record<string, string | undefined>): string {
 
 /**
  * Opens the store the service uses (safe while it runs: SQLite's WAL, busy_timeout and short
- * write transactions), as its owner when run as root, and never creates one (database-guard.ts);
- * pending migrations are applied.
+ * write transactions), as its owner when run as root. It never creates one (MissingDatabaseError
+ * names the path and says to run `tgwh migrate`); pending migrations are applied.
  */
 export async function openCliAdmin(env: Record<string, string | undefined>): Promise<CliAdmin> {
   const cfg = loadConfig(env);
   // Before acting as the service user: the audit log names who ran the command.
   const actor = cliActor(env);
   actAsServiceUser(cfg.dbPath);
-  ensureDatabaseReady(cfg);
-  const store = await openStore(cfg, { migrate: true });
+  const store = await openStore(cfg, { migrate: true, mustExist: "migrated" });
   const errorLog = { error: (o: object, msg: string) => process.stderr.write(`tgwh: ${msg}\n`) };
   return {
     cfg,

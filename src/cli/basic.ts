@@ -2,7 +2,6 @@ import { loadConfig } from "../config";
 import { openStore } from "../store/open";
 import { COMMIT, VERSION } from "../version";
 import { parseArgs } from "./args";
-import { databaseFacts, judgeDatabase } from "./database-guard";
 import { UsageError, type Command } from "./command";
 import { actAsServiceUser } from "./run-as-service-user";
 import { serve } from "./serve";
@@ -35,13 +34,8 @@ export const migrateCommand: Command = {
     const statusOnly = p.flags.has("--status");
     // migrate creates the database when it is missing: as root, owned by the directory's owner.
     actAsServiceUser(cfg.dbPath);
-    // --status only looks: it must not create the file it reports on.
-    if (statusOnly) {
-      const facts = databaseFacts(cfg.dbPath);
-      const problem = judgeDatabase({ ...facts, schemaProblem: null });
-      if (problem) throw problem;
-    }
-    const store = await openStore(cfg, { migrate: false });
+    // --status only looks: it must not create the store it reports on (an unmigrated one is fine).
+    const store = await openStore(cfg, { migrate: false, ...(statusOnly ? { mustExist: "reachable" as const } : {}) });
     try {
       if (!statusOnly) await store.migrate();
       const st = await store.health.migrations();

@@ -40,7 +40,7 @@ async function checkDatabase(cfg: Config): Promise<CheckResult[]> {
   try {
     // Run as root (to read /etc/tgwh/credentials), the database is checked as its owner.
     note = actAsServiceUser(cfg.dbPath);
-    const store = await openStore(cfg, { migrate: false, mustExist: true });
+    const store = await openStore(cfg, { migrate: false, mustExist: "reachable" });
     try {
       const w = await store.health.writable();
       writeError = w.ok ? null : (w.detail ?? "not writable");

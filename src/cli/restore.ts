@@ -1,10 +1,8 @@
-import { Database } from "bun:sqlite";
-import { accessSync, constants, copyFileSync, existsSync, mkdirSync, renameSync, statSync, chmodSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, renameSync, statSync, chmodSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import { loadConfig } from "../config";
 import { fsyncPath } from "../fs-durable";
-import { embeddedMigrations } from "../store/sqlite/migrations";
-import { migrationStatus } from "../store/sqlite/migrate";
+import { inspectBackup } from "../store/open";
 import { output, parseArgs } from "./args";
 import { EXIT, UsageError, type Command } from "./command";
 import { processesUsing } from "./open-files";
@@ -19,40 +17,6 @@ const USAGE = `tgwh restore FILE [--json]
   - keeps the database it replaces, with its -wal and -shm, in DIR/replaced-<time>/;
   - writes the copy beside the database and renames it into place (owner: the service's user).
   Then start the service: sudo systemctl start tgwh (it applies newer migrations itself).`;
-
-/** Why a backup file cannot be restored, or null. Opens it read-only; changes nothing. */
-export function checkBackupFile(file: string): string | null {
-  let st;
-  try {
-    st = statSync(file);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    return code === "EACCES" ? `cannot read ${file}: permission denied (EACCES) on the way to it; the service's user must be able to read it (put it in /var/backups/tgwh)` : `${file} does not exist (${code})`;
-  }
-  if (!st.isFile()) return `${file} is not a file`;
-  try {
-    accessSync(file, constants.R_OK);
-  } catch {
-    return `cannot read ${file}: permission denied (EACCES); the service's user must be able to read it (put it in /var/backups/tgwh)`;
-  }
-  let db: Database | null = null;
-  try {
-    db = new Database(file, { readonly: true });
-    const check = db.query<{ integrity_check: string }, []>("PRAGMA integrity_check").all().map((r) => r.integrity_check);
-    if (check.join() !== "ok") return `${file} fails PRAGMA integrity_check: ${check.slice(0, 3).join("; ")}`;
-    const hasMigrations = db.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '__drizzle_migrations'").get();
-    if (!hasMigrations) return `${file} is not a tgwh database (no migration table)`;
-    const last = db.query<{ last: number | null }, []>("SELECT max(created_at) AS last FROM __drizzle_migrations").get()?.last ?? 0;
-    const newest = Math.max(0, ...embeddedMigrations.map((m) => m.when));
-    if (Number(last) > newest) return `${file} was written by a newer tgwh (its schema is ahead of this binary's): restore it with that version`;
-    return null;
-  } catch (err) {
-    const msg = (err as Error).message;
-    return /EACCES|permission|unable to open/i.test(msg) ? `cannot open ${file}: ${msg} (is it readable by the service's user?)` : `${file} is not a readable SQLite database: ${msg}`;
-  } finally {
-    db?.close();
-  }
-}
 
 /** `replaced-2026-11-29T15-04-05Z`: sortable, no colons. Pure. */
 export const replacedDirName = (now: number) => `replaced-${new Date(now).toISOString().replace(/\.\d+Z$/, "Z").replace(/:/g, "-")}`;
@@ -110,20 +74,14 @@ export const restoreCommand: Command = {
       return EXIT.failure;
     }
     actAsServiceUser(target);
-    const problem = checkBackupFile(file);
-    if (problem) {
-      process.stderr.write(`tgwh: refusing to restore: ${problem}\n  nothing was changed\n`);
+    const inspected = inspectBackup(file);
+    if (!inspected.ok) {
+      process.stderr.write(`tgwh: refusing to restore: ${inspected.problem}\n  nothing was changed\n`);
       return EXIT.failure;
     }
+    // The copy is byte for byte the checked file: its migration status is the restored database's.
+    const status = inspected.migrations;
     const res = replaceDatabase(target, file, Date.now());
-    const status = (() => {
-      const db = new Database(target, { readonly: true });
-      try {
-        return migrationStatus(db, embeddedMigrations);
-      } finally {
-        db.close();
-      }
-    })();
     output(p.flags.has("--json"), { ...res, pendingMigrations: status.pending }, () =>
       [
         `restored ${res.database} from ${res.restoredFrom} (${res.bytes} bytes, integrity_check ok)`,

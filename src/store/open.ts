@@ -1,6 +1,7 @@
 import type { Config } from "../config";
 import { createSqliteStore, type SqliteStoreOptions } from "./sqlite";
-import type { Store } from "./types";
+import { inspectSqliteBackup } from "./sqlite/restore-check";
+import type { BackupInspection, Store } from "./types";
 
 /** How a caller wants the store opened; engine-specific knobs stay inside each engine. */
 export type OpenStoreOptions = Pick<
@@ -11,8 +12,18 @@ export type OpenStoreOptions = Pick<
 /**
  * Opens the configured store: the one place that picks the engine. Today SQLite at TGWH_DB;
  * stage 2 adds PostgreSQL when TGWH_DATABASE_URL is set. Async because a server engine connects
- * (and migrates) before it can answer.
+ * (and migrates) before it can answer. With `mustExist` it never creates a store: one that is
+ * missing, out of reach or (for "migrated") not tgwh's is a MissingDatabaseError (types.ts).
  */
 export async function openStore(cfg: Pick<Config, "dbPath" | "synchronous" | "busyTimeoutMs">, opts: OpenStoreOptions): Promise<Store> {
   return createSqliteStore({ path: cfg.dbPath, synchronous: cfg.synchronous, busyTimeoutMs: cfg.busyTimeoutMs, ...opts });
+}
+
+/**
+ * Checks a backup file before `tgwh restore` puts it in place of the store; changes nothing.
+ * SQLite only: a restore replaces the TGWH_DB file (stage 2: a PostgreSQL store is restored with
+ * pg_restore, and this says so).
+ */
+export function inspectBackup(file: string): BackupInspection {
+  return inspectSqliteBackup(file);
 }

@@ -1,3 +1,4 @@
+import { ConfigError } from "../config";
 import type { MigrationStatus } from "./migration-types";
 import type { AuditRow, Job, ServiceAccount, User } from "./rows";
 import type { JobState, Role } from "./states";
@@ -330,6 +331,36 @@ export interface BackupResult {
 /** A backup target that cannot be used (exists, no directory): the caller's mistake, not a failure. */
 export class BackupTargetError extends Error {
   override name = "BackupTargetError";
+}
+
+/** What a backup file holds, checked before `tgwh restore` puts it in place of the store. */
+export type BackupInspection =
+  /** Intact and tgwh's; `migrations.pending` are what the service applies to it at start. */
+  | { ok: true; migrations: MigrationStatus }
+  /** Why it cannot be restored (unreadable, damaged, not tgwh's, from a newer tgwh), with a hint. */
+  | { ok: false; problem: string };
+
+// ---------------------------------------------------------------------------------------------
+// opening a store that must already exist
+
+/**
+ * What a caller that must never create a store (the operator commands) requires of the existing
+ * one, given to openStore as `mustExist`:
+ * - "reachable": it is there and this process may use it. SQLite: the file exists, and every
+ *   directory on the way, the file and its directory (for -wal/-shm) are usable by this user.
+ *   PostgreSQL: it connects and authenticates.
+ * - "migrated": reachable and tgwh's: the migration table exists (pending migrations are fine:
+ *   the caller may apply them).
+ */
+export type StoreRequirement = "reachable" | "migrated";
+
+/**
+ * The store is missing, out of reach or not tgwh's: refused before anything is created. A
+ * ConfigError (exit 2, "configuration error: TGWH_DB: …") naming the setting, the location and
+ * what to do; the one way every command refuses a missing database.
+ */
+export class MissingDatabaseError extends ConfigError {
+  override name = "MissingDatabaseError";
 }
 
 /** One attempt's failure as kept in a job's `errors` JSON history. */

@@ -1,13 +1,15 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { readFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { COUNTED_STATES, QUEUE_COUNT_LIMIT } from "../../src/store/job-rules";
-import { createSqliteStore, MissingDatabaseError, type SqliteStore } from "../../src/store/sqlite";
+import { ConfigError } from "../../src/config";
+import { inspectBackup } from "../../src/store/open";
+import { createSqliteStore, type SqliteStore } from "../../src/store/sqlite";
 import { applyMigrations } from "../../src/store/sqlite/migrate";
 import type { EmbeddedMigration } from "../../src/store/migration-types";
 import { embeddedMigrations } from "../../src/store/sqlite/migrations";
-import type { NewJob } from "../../src/store/types";
+import { MissingDatabaseError, type NewJob } from "../../src/store/types";
 import { removeDir, tempDir } from "../support/tgwh";
 
 /**
@@ -60,7 +62,7 @@ describe("group commit", () => {
   });
 
   test("inspection commands refuse a missing file instead of creating an empty database", () => {
-    expect(() => open({ mustExist: true, migrate: false })).toThrow(MissingDatabaseError);
+    expect(() => open({ mustExist: "migrated", migrate: false })).toThrow(MissingDatabaseError);
   });
 });
 
@@ -127,6 +129,86 @@ describe("queue snapshot on SQLite", () => {
       expect(details).not.toMatch(/SCAN jobs/);
     }
     expect(COUNTED_STATES).toEqual(["pending", "running", "discarded", "dead"]);
+  });
+});
+
+describe("mustExist: the operator commands never create a database", () => {
+  const refusal = (f: () => unknown) => {
+    try {
+      f();
+    } catch (err) {
+      return err as MissingDatabaseError;
+    }
+    throw new Error("expected a refusal");
+  };
+
+  test("a missing file: both levels refuse with a configuration error naming the path, and nothing is created", () => {
+    for (const mustExist of ["reachable", "migrated"] as const) {
+      const p = join(dir, "sub", "x.db");
+      const err = refusal(() => createSqliteStore({ path: p, synchronous: "FULL", busyTimeoutMs: 1000, migrate: true, mustExist }));
+      expect(err).toBeInstanceOf(MissingDatabaseError);
+      expect(err).toBeInstanceOf(ConfigError); // the CLI's exit 2 and "configuration error: TGWH_DB: …"
+      expect(err.variable).toBe("TGWH_DB");
+      expect(err.message).toBe(`TGWH_DB: database ${p} does not exist; run \`tgwh migrate\` to create it, or set TGWH_DB to the service's file (on a VM: sudo tgwh-admin CMD, which uses /var/lib/tgwh/tgwh.db)`);
+    }
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  test("an empty file is reachable but not migrated: 'migrated' refuses and leaves it untouched", async () => {
+    writeFileSync(path, "");
+    expect(refusal(() => open({ mustExist: "migrated" })).message).toContain(`${path} is not a tgwh database (no migrations were ever applied to it)`);
+    expect(statSync(path).size).toBe(0);
+    expect(readdirSync(dir)).toEqual(["e.db"]);
+    store = open({ mustExist: "reachable", migrate: false });
+    expect((await store.health.migrations()).applied).toEqual([]);
+  });
+
+  test("a migrated file opens at both levels, also with migrations pending", async () => {
+    const db = new Database(path, { create: true, strict: true });
+    applyMigrations(db, embeddedMigrations.slice(0, 1));
+    db.close();
+    store = open({ mustExist: "migrated", migrate: false });
+    expect((await store.health.migrations()).pending).toEqual(embeddedMigrations.slice(1).map((m) => m.tag));
+    await store.close();
+    store = open({ mustExist: "reachable" });
+    expect((await store.health.migrations()).pending).toEqual([]);
+  });
+
+  test("a directory where the file should be is not a file", () => {
+    mkdirSync(path);
+    expect(refusal(() => open({ mustExist: "reachable" })).message).toBe(`TGWH_DB: ${path} is not a file`);
+  });
+});
+
+describe("inspectBackup: what `tgwh restore` checks before it replaces anything", () => {
+  test("a backup of this version is ok; one at 0000 lists what the service will apply", async () => {
+    store = open();
+    await store.backup(join(dir, "now.db"));
+    await store.close();
+    expect(inspectBackup(join(dir, "now.db"))).toEqual({ ok: true, migrations: { applied: embeddedMigrations.map((m) => m.tag), pending: [] } });
+    const old = new Database(join(dir, "old.db"), { create: true, strict: true });
+    applyMigrations(old, embeddedMigrations.slice(0, 1));
+    old.close();
+    expect(inspectBackup(join(dir, "old.db"))).toEqual({ ok: true, migrations: { applied: ["0000_init"], pending: embeddedMigrations.slice(1).map((m) => m.tag) } });
+  });
+
+  test("missing, not tgwh's, damaged and newer files are refused, each saying why", () => {
+    const problem = (file: string) => {
+      const r = inspectBackup(file);
+      return r.ok ? null : r.problem;
+    };
+    expect(problem(join(dir, "none.db"))).toBe(`${join(dir, "none.db")} does not exist (ENOENT)`);
+    const other = new Database(join(dir, "other.db"), { create: true });
+    other.run("CREATE TABLE t (x)");
+    other.close();
+    expect(problem(join(dir, "other.db"))).toBe(`${join(dir, "other.db")} is not a tgwh database (no migration table)`);
+    writeFileSync(join(dir, "junk.db"), "x".repeat(8192));
+    expect(problem(join(dir, "junk.db"))).toStartWith(`${join(dir, "junk.db")} is not a readable SQLite database:`);
+    const newer = new Database(join(dir, "newer.db"), { create: true, strict: true });
+    applyMigrations(newer, [...embeddedMigrations, { tag: "9999_future", when: Math.max(...embeddedMigrations.map((m) => m.when)) + 1, breakpoints: true, sql: "SELECT 1" }]);
+    newer.close();
+    expect(problem(join(dir, "newer.db"))).toContain("was written by a newer tgwh");
+    expect(problem(dir)).toBe(`${dir} is not a file`);
   });
 });
 

@@ -3,8 +3,8 @@ import { describe, expect, test } from "bun:test";
 import { settingsToSend, webhookUrlProblem, validateSetOptions, WebhookInputError } from "../../src/admin/webhook-ops";
 import { parseArgs } from "../../src/cli/args";
 import { backupFileName, backupsToPrune } from "../../src/cli/backup-rotation";
-import { judgeDatabase, type DatabaseFacts } from "../../src/cli/database-guard";
 import { replacedDirName } from "../../src/cli/restore";
+import { judgeSqliteFile, type SqliteFileFacts } from "../../src/store/sqlite/existing-file";
 import { switchTarget } from "../../src/cli/run-as-service-user";
 import { leftoverSmokeAccounts, smokeAccountName } from "../../src/cli/smoke-token";
 import { UPDATE_TYPES, unknownUpdateTypes } from "../../src/telegram/update-types";
@@ -12,7 +12,7 @@ import { UPDATE_TYPES, unknownUpdateTypes } from "../../src/telegram/update-type
 const NOW = Date.UTC(2026, 10, 29, 15, 4, 5);
 
 describe("database guard", () => {
-  const facts = (f: Partial<DatabaseFacts>): DatabaseFacts => ({ path: "/var/lib/tgwh/tgwh.db", statError: null, isFile: true, deniedAt: null, schemaProblem: null, ...f });
+  const facts = (f: Partial<SqliteFileFacts>): SqliteFileFacts => ({ path: "/var/lib/tgwh/tgwh.db", statError: null, isFile: true, deniedAt: null, schemaProblem: null, ...f });
   test.each([
     [{}, null],
     [{ statError: "ENOENT" }, "database /var/lib/tgwh/tgwh.db does not exist; run `tgwh migrate`"],
@@ -21,8 +21,8 @@ describe("database guard", () => {
     [{ deniedAt: "/var/lib/tgwh/tgwh.db" }, "permission denied (EACCES) on /var/lib/tgwh/tgwh.db"],
     [{ isFile: false }, "is not a file"],
     [{ schemaProblem: "no migrations were ever applied to it" }, "is not a tgwh database (no migrations were ever applied to it)"],
-  ] as [Partial<DatabaseFacts>, string | null][])("%j → %s", (f, message) => {
-    const err = judgeDatabase(facts(f));
+  ] as [Partial<SqliteFileFacts>, string | null][])("%j → %s", (f, message) => {
+    const err = judgeSqliteFile(facts(f));
     if (message === null) expect(err).toBeNull();
     else {
       expect(err?.variable).toBe("TGWH_DB");

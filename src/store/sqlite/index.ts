@@ -1,6 +1,5 @@
 // The SQLite store assembled; no SQL here (each file it builds on says builder or raw SQL at its top).
-import { existsSync } from "node:fs";
-import type { Store } from "../types";
+import type { Store, StoreRequirement } from "../types";
 import { createSqliteAccountStore } from "./accounts";
 import { createSqliteAuditStore } from "./audit";
 import { backupDatabase } from "./backup";
@@ -8,6 +7,7 @@ import { withCheckpointThread, type CheckpointerOptions } from "./commit/checkpo
 import { takeOverWalSync } from "./commit/wal-sync";
 import { createWriter, type Writer, type WriterOptions } from "./commit/writer";
 import { openDb, type Db, type Synchronous } from "./connection";
+import { refuseMissingSqliteFile } from "./existing-file";
 import { createSqliteHealth } from "./health";
 import { createSqliteInitDataReplayStore } from "./init-data-replays";
 import { createSqliteJobStore } from "./jobs";
@@ -22,8 +22,11 @@ export interface SqliteStoreOptions {
   busyTimeoutMs: number;
   /** Apply pending migrations while opening (serve, and CLI commands that write). */
   migrate: boolean;
-  /** Refuse to create the file: inspection commands (doctor, backup) must not make an empty database. */
-  mustExist?: boolean;
+  /**
+   * Refuse (MissingDatabaseError) instead of creating the file: the operator commands never make
+   * an empty database (existing-file.ts says what each level checks).
+   */
+  mustExist?: StoreRequirement;
   /**
    * WAL checkpoints on their own thread and connection (commit/checkpointer.ts), so a COMMIT on the
    * main thread no longer stops for one: for `tgwh serve`. The callbacks feed metrics and logs.
@@ -41,10 +44,6 @@ export interface SqliteStore extends Store {
   readonly internals: { db: Db; writer: Writer };
 }
 
-export class MissingDatabaseError extends Error {
-  override name = "MissingDatabaseError";
-}
-
 /**
  * Opens the SQLite file and builds the store on it: one connection, one group-commit writer that
  * every write goes through (new updates, claims, finishes, admin actions: one transaction and one
@@ -53,9 +52,7 @@ export class MissingDatabaseError extends Error {
  */
 export function createSqliteStore(opts: SqliteStoreOptions): SqliteStore {
   const clock = opts.clock ?? Date.now;
-  if (opts.mustExist && opts.path !== ":memory:" && !existsSync(opts.path)) {
-    throw new MissingDatabaseError(`database ${opts.path} does not exist; check TGWH_DB (\`tgwh migrate\` creates a new one)`);
-  }
+  if (opts.mustExist && opts.path !== ":memory:") refuseMissingSqliteFile(opts.path, opts.mustExist);
   const opened = openDb({ path: opts.path, synchronous: opts.synchronous, busyTimeoutMs: opts.busyTimeoutMs, migrate: opts.migrate });
   const checkpoints = opts.checkpointThread ? withCheckpointThread(opened, { ...opts.checkpointThread, busyTimeoutMs: opts.busyTimeoutMs }) : null;
   const db = checkpoints?.db ?? opened;

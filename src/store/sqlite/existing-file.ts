@@ -1,41 +1,42 @@
+// Raw SQL: one look at sqlite_master of a file opened read-only, before any connection is made.
 import { Database } from "bun:sqlite";
 import { accessSync, constants, statSync } from "node:fs";
 import { dirname, resolve, sep } from "node:path";
-import { ConfigError } from "../config";
+import { MissingDatabaseError, type StoreRequirement } from "../types";
 
 /**
- * The operator commands (token, jobs, webhook set/delete, backup, restore, smoke) work on the
- * database the service already uses; they never create one. Only `serve` and `migrate` may:
- * a stray `sudo tgwh token create` must not leave a fresh ./data/tgwh.db whose token then gets 401.
- *
- * One check per store: the SQLite file exists, is reachable by this user and has tgwh's schema.
- * (A PostgreSQL store adds its own branch here: reachable and migrated.)
+ * `mustExist` for the SQLite engine: the operator commands (token, jobs, webhook set/delete,
+ * backup, smoke, migrate --status) work on the file the service already uses and never create
+ * one, so a stray `sudo tgwh token create` cannot leave a fresh ./data/tgwh.db whose token then
+ * gets 401. Facts are gathered first (file system, then the schema), then judged by a pure rule.
  */
 
-/** What the file system says about the database path, gathered by `databaseFacts`. */
-export interface DatabaseFacts {
+/** What the file system (and, for "migrated", the file) says about the database path. */
+export interface SqliteFileFacts {
   path: string;
   /** errno code of stat on the path (ENOENT, EACCES, ENOTDIR…), or null when it exists. */
   statError: string | null;
   isFile: boolean;
   /** The first directory on the way (or the file itself) this user may not use; null if none. */
   deniedAt: string | null;
-  /** null when the file has tgwh's migration table; else why not. */
+  /** null when the file has tgwh's migration table (or it was not asked); else why not. */
   schemaProblem: string | null;
 }
 
 export const MIGRATE_HINT = "run `tgwh migrate` to create it, or set TGWH_DB to the service's file (on a VM: sudo tgwh-admin CMD, which uses /var/lib/tgwh/tgwh.db)";
 
-/** The verdict on the facts: null when the commands may use the file, else a ConfigError naming it. Pure. */
-export function judgeDatabase(f: DatabaseFacts): ConfigError | null {
+const refuse = (problem: string) => new MissingDatabaseError("TGWH_DB", problem);
+
+/** The verdict on the facts: null when the commands may use the file, else the error naming it. Pure. */
+export function judgeSqliteFile(f: SqliteFileFacts): MissingDatabaseError | null {
   if (f.statError === "EACCES" || f.deniedAt !== null) {
     const where = f.deniedAt ?? f.path;
-    return new ConfigError("TGWH_DB", `cannot open ${f.path}: permission denied (EACCES) on ${where}; run the command as the service's user: sudo tgwh-admin CMD`);
+    return refuse(`cannot open ${f.path}: permission denied (EACCES) on ${where}; run the command as the service's user: sudo tgwh-admin CMD`);
   }
-  if (f.statError === "ENOENT" || f.statError === "ENOTDIR") return new ConfigError("TGWH_DB", `database ${f.path} does not exist; ${MIGRATE_HINT}`);
-  if (f.statError !== null) return new ConfigError("TGWH_DB", `cannot open ${f.path} (${f.statError})`);
-  if (!f.isFile) return new ConfigError("TGWH_DB", `${f.path} is not a file`);
-  if (f.schemaProblem !== null) return new ConfigError("TGWH_DB", `${f.path} is not a tgwh database (${f.schemaProblem}); ${MIGRATE_HINT}`);
+  if (f.statError === "ENOENT" || f.statError === "ENOTDIR") return refuse(`database ${f.path} does not exist; ${MIGRATE_HINT}`);
+  if (f.statError !== null) return refuse(`cannot open ${f.path} (${f.statError})`);
+  if (!f.isFile) return refuse(`${f.path} is not a file`);
+  if (f.schemaProblem !== null) return refuse(`${f.path} is not a tgwh database (${f.schemaProblem}); ${MIGRATE_HINT}`);
   return null;
 }
 
@@ -71,6 +72,7 @@ function firstDenied(path: string): string | null {
   return null;
 }
 
+/** Read-only: never creates the file, never writes to it (no WAL switch, no -wal/-shm). */
 function schemaProblem(path: string): string | null {
   let db: Database | null = null;
   try {
@@ -84,7 +86,7 @@ function schemaProblem(path: string): string | null {
   }
 }
 
-export function databaseFacts(dbPath: string): DatabaseFacts {
+export function sqliteFileFacts(dbPath: string, need: StoreRequirement): SqliteFileFacts {
   const path = resolve(dbPath);
   let statError: string | null = null;
   let isFile = false;
@@ -94,11 +96,12 @@ export function databaseFacts(dbPath: string): DatabaseFacts {
     statError = (err as NodeJS.ErrnoException).code ?? "error";
   }
   const deniedAt = statError === null || statError === "EACCES" ? firstDenied(path) : null;
-  return { path, statError, isFile, deniedAt, schemaProblem: statError === null && isFile && deniedAt === null ? schemaProblem(path) : null };
+  const usable = statError === null && isFile && deniedAt === null;
+  return { path, statError, isFile, deniedAt, schemaProblem: need === "migrated" && usable ? schemaProblem(path) : null };
 }
 
-/** Throws the ConfigError (exit 2) that names the path and what to do, unless the database is there to use. */
-export function ensureDatabaseReady(cfg: { dbPath: string }): void {
-  const problem = judgeDatabase(databaseFacts(cfg.dbPath));
+/** Throws MissingDatabaseError (exit 2 in the CLI) naming the path and what to do, unless the file meets `need`. */
+export function refuseMissingSqliteFile(dbPath: string, need: StoreRequirement): void {
+  const problem = judgeSqliteFile(sqliteFileFacts(dbPath, need));
   if (problem) throw problem;
 }
