@@ -114,7 +114,11 @@ describe("checkpoint thread", () => {
   });
 
   test("a WAL grown in a burst is truncated to the size limit when the writer resets it", async () => {
-    const wrapped = withCheckpointThread(db, { walFrames: 200, pollMs: 10, walSizeLimitBytes: 64 * 1024 })!;
+    let ready = false;
+    const wrapped = withCheckpointThread(db, { walFrames: 200, pollMs: 10, walSizeLimitBytes: 64 * 1024, maxHoldMs: 20_000, onReady: () => (ready = true) })!;
+    // Until the thread is up the gate holds nothing, and a hold ends after maxHoldMs even without a
+    // catch-up (25 ms by default: too short for 2 MB on a loaded machine). This test is about the reset.
+    await waitFor("the checkpoint thread", () => ready);
     const writer = createWriter(db.sqlite, { commitGate: wrapped.commitGate });
     const insert = db.sqlite.prepare("INSERT INTO t (n, v) VALUES (?, ?)");
     await writer.run(() => {
