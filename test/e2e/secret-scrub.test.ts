@@ -54,13 +54,13 @@ function rows<T>(sql: string): T[] {
 
 describe("error text from the Bot API is scrubbed before it is stored or answered", () => {
   test("a notification whose sendMessage fails: last_error, the errors history and the admin views hold no secret", async () => {
-    // First a transient 500 (kept in the errors history), then a permanent 400 (last_error of a done job).
+    // First a transient 500 (kept in the errors history), then a permanent 400 (last_error of a discarded job).
     api.failNext("sendMessage", { kind: "error", code: 500, description: echo("Internal Server Error") });
     api.failNext("sendMessage", { kind: "error", code: 400, description: echo("Bad Request: chat not found") });
     const sent = await client().call("POST", "/admin/notifications", operator, { chatId: 4711, text: "hello", dedupeKey: "scrub-1" });
     expect(sent.status).toBe(202);
     const id = sent.json.jobId as number;
-    await waitFor(() => rows<{ state: string }>(`SELECT state FROM jobs WHERE id = ${id}`)[0]?.state === "done", 30_000, "the notification to end", tg.logs);
+    await waitFor(() => rows<{ state: string }>(`SELECT state FROM jobs WHERE id = ${id}`)[0]?.state === "discarded", 30_000, "the notification to be discarded", tg.logs);
     const [job] = rows<{ last_error: string; errors: string }>(`SELECT last_error, errors FROM jobs WHERE id = ${id}`);
     expect(job!.last_error).toContain("chat not found");
     expect(job!.last_error).toContain("[REDACTED]");
