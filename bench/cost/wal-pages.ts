@@ -5,19 +5,19 @@
  * SQLite's WAL holds whole pages: a commit appends one 24-byte frame header + one 4 KiB page for
  * every page it changed, however few bytes changed in it. So the cost of a row is not its size
  * but the number of distinct pages a commit touches, spread over the updates in that commit.
- * This script runs the job store's statements (src/queue: insertJobs, claimJobs, finishJob) in
+ * This script runs the job store's statements (src/store/sqlite: insertJobs, claimJobs, finishJob) in
  * explicit transactions, with checkpoints off, reads the frames each COMMIT appended to the -wal
  * file and maps each page number to its b-tree with the dbstat virtual table.
  * Run: bun bench/cost/wal-pages.ts [backlog=20000]
  */
 import { closeSync, openSync, readSync, fstatSync } from "node:fs";
 import { join } from "node:path";
-import { openDb } from "../../src/db/client";
-import { claimJobs } from "../../src/queue/claim";
-import { insertJobs } from "../../src/queue/enqueue";
-import { finishJob } from "../../src/queue/finish";
-import { prepareJobStatements } from "../../src/queue/sql";
-import type { JobRow } from "../../src/queue/types";
+import { openDb } from "../../src/store/sqlite/connection";
+import { claimJobs } from "../../src/store/sqlite/claim";
+import { insertJobs } from "../../src/store/sqlite/insert";
+import { finishJob } from "../../src/store/sqlite/finish";
+import { prepareJobStatements } from "../../src/store/sqlite/job-statements";
+import type { Job as JobRow } from "../../src/store/rows";
 import { removeDir, tempDir } from "../../test/support/tgwh";
 import { updateJob } from "../lib/fill";
 import { fmt, table } from "../lib/stats";

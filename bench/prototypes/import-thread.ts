@@ -3,12 +3,12 @@
  * batch of rows in one transaction; with PROTO_WORKER=1 it also finishes the jobs the main thread
  * reports done and claims up to 32 running jobs at a time, posting them to the main thread.
  */
-import { openDb } from "../../src/db/client";
-import { claimJobs } from "../../src/queue/claim";
-import { insertJobs } from "../../src/queue/enqueue";
-import { finishJob } from "../../src/queue/finish";
-import { prepareJobStatements } from "../../src/queue/sql";
-import type { JobRow } from "../../src/queue/types";
+import { openDb } from "../../src/store/sqlite/connection";
+import { claimJobs } from "../../src/store/sqlite/claim";
+import { insertJobs } from "../../src/store/sqlite/insert";
+import { finishJob } from "../../src/store/sqlite/finish";
+import { prepareJobStatements } from "../../src/store/sqlite/job-statements";
+import type { Job as JobRow } from "../../src/store/rows";
 import type { InsertRow } from "./narrow-schema";
 
 declare const self: Worker;
