@@ -60,6 +60,9 @@ async function scrapeWhen(before: Scrape, key: string, delta: number): Promise<S
   return scrape();
 }
 
+/** What every single stored update adds before its job runs. */
+const storedOnce = { [outcome("stored")]: 1, [ACK_COUNT]: 1, [job("enqueued")]: 1 };
+
 const queue = (s: Scrape, state: string) => sample(s, "tgwh_queue_jobs", { state, kind: "telegram.update" });
 const help = (updateId: number, chatId: number) => messageUpdate(updateId, chatId, "/help");
 
@@ -77,121 +80,100 @@ describe("metrics move by exactly what happened", () => {
     expect(start.names).toContain("tgwh_db_checkpoints_total");
   });
 
-  test("five updates: stored, processed, one sendMessage each", async () => {
-    const before = await scrape();
-    for (let i = 0; i < 5; i++) expect((await postUpdate(tg.url, help(3001 + i, 701 + i))).status).toBe(200);
-    const after = await scrapeWhen(before, job("succeeded"), 5);
-    expectDeltas(before, after, {
-      [outcome("stored")]: 5,
-      [ACK_COUNT]: 5,
-      [job("enqueued")]: 5,
-      [job("started")]: 5,
-      [job("succeeded")]: 5,
-      [PROCESSING_COUNT]: 5,
-      [botApi("200")]: 5,
+  /**
+   * One row per way a webhook request can be answered: what is sent, the status, and the outcome
+   * label it is counted under. Nothing of these is enqueued (the two duplicates repeat updates the
+   * first outcome row stored).
+   */
+  const post = (body: string, headers: Record<string, string>) => fetch(`${tg.url}/telegram/webhook`, { method: "POST", headers, body });
+  const JSON_HEADERS = { "content-type": "application/json", "x-telegram-bot-api-secret-token": TEST_SECRET };
+  const ANSWERS: { what: string; send: () => Promise<Response>; status: number; outcome: string }[] = [
+    { what: "a duplicate update_id", send: () => postUpdate(tg.url, help(3001, 701)), status: 200, outcome: "duplicate" },
+    { what: "another duplicate", send: () => postUpdate(tg.url, help(3002, 702)), status: 200, outcome: "duplicate" },
+    ...[3100, 3101, 3102].map((id) => ({ what: `wrong secret (${id})`, send: () => postUpdate(tg.url, help(id, 799), "wrong_secret_value"), status: 401, outcome: "unauthorized" })),
+    { what: "no secret header", send: () => post(JSON.stringify(help(3103, 799)), { "content-type": "application/json" }), status: 401, outcome: "unauthorized" },
+    { what: "malformed JSON", send: () => post("{not json", JSON_HEADERS), status: 400, outcome: "bad_request" },
+    { what: "no update_id", send: () => post('{"message":{}}', JSON_HEADERS), status: 400, outcome: "bad_request" },
+    { what: "text/plain", send: () => post(JSON.stringify(help(3104, 799)), { ...JSON_HEADERS, "content-type": "text/plain" }), status: 415, outcome: "unsupported_media_type" },
+    { what: "over 1 MiB", send: () => post(`{"update_id":3105,"pad":"${"x".repeat(1024 * 1024)}"}`, JSON_HEADERS), status: 413, outcome: "too_large" },
+  ];
+
+  /**
+   * One row per job outcome the worker can reach: what the stand-in Bot API answers first, the
+   * series to wait for, and how much every watched series moves (WATCHED: all others stay put).
+   * The rows run in order against one process; the "dead" row's done estimate counts the rows before it.
+   */
+  const OUTCOMES: {
+    name: string;
+    updates: number[];
+    fail?: { reply: Parameters<FakeBotApi["failNext"]>[1]; times?: number };
+    until: string;
+    deltas: Record<string, number>;
+    then?: (after: Scrape) => void;
+  }[] = [
+    {
+      name: "five updates: stored, processed, one sendMessage each",
+      updates: [3001, 3002, 3003, 3004, 3005],
+      until: job("succeeded"),
+      deltas: { [outcome("stored")]: 5, [ACK_COUNT]: 5, [job("enqueued")]: 5, [job("started")]: 5, [job("succeeded")]: 5, [PROCESSING_COUNT]: 5, [botApi("200")]: 5 },
+    },
+    {
+      name: "a Bot API 500 then success: one retry, then done",
+      updates: [3006],
+      fail: { reply: { kind: "error", code: 500, description: "Internal Server Error" } },
+      until: job("succeeded"),
+      deltas: { ...storedOnce, [job("started")]: 2, [job("retried")]: 1, [job("succeeded")]: 1, [PROCESSING_COUNT]: 1, [botApi("500")]: 1, [botApi("200")]: 1 },
+    },
+    {
+      name: "a Bot API 429: rescheduled after retry_after without spending an attempt",
+      updates: [3007],
+      fail: { reply: { kind: "error", code: 429, description: "Too Many Requests: retry after 1", retryAfter: 1 } },
+      until: job("succeeded"),
+      deltas: { ...storedOnce, [job("started")]: 2, [job("rescheduled")]: 1, [job("succeeded")]: 1, [PROCESSING_COUNT]: 1, [botApi("429")]: 1, [RETRY_AFTER]: 1, [botApi("200")]: 1 },
+    },
+    {
+      name: "a job that keeps failing goes dead after its attempts; the dead gauge shows it",
+      updates: [3008],
+      fail: { reply: { kind: "error", code: 500, description: "Internal Server Error" }, times: 3 },
+      until: job("dead"),
+      deltas: { ...storedOnce, [job("started")]: 3, [job("retried")]: 2, [job("dead")]: 1, [botApi("500")]: 3 },
+      then: (after) => {
+        expect(queue(after, "dead")).toBe(1);
+        expect(sample(after, "tgwh_queue_oldest_pending_age_seconds")).toBe(0);
+        // The rows above left 7 done jobs; the estimate is their id span, an upper bound.
+        const done = sample(after, "tgwh_queue_done_jobs_estimate");
+        expect(done).toBeGreaterThanOrEqual(7);
+        expect(done).toBeLessThanOrEqual(12);
+      },
+    },
+    {
+      name: "a 403 (bot blocked) discards the job: the discarded counter and gauge show it, no retry",
+      updates: [3009],
+      fail: { reply: { kind: "error", code: 403, description: "Forbidden: bot was blocked by the user" } },
+      until: job("discarded"),
+      deltas: { ...storedOnce, [job("started")]: 1, [job("discarded")]: 1, [PROCESSING_COUNT]: 1, [botApi("403")]: 1 },
+      then: (after) => expect(queue(after, "discarded")).toBe(1),
+    },
+  ];
+
+  for (const row of OUTCOMES) {
+    test(row.name, async () => {
+      const before = await scrape();
+      if (row.fail) api.failNext("sendMessage", row.fail.reply, row.fail.times);
+      for (const id of row.updates) expect((await postUpdate(tg.url, help(id, 700 + (id - 3000)))).status).toBe(200);
+      const after = await scrapeWhen(before, row.until, row.deltas[row.until]!);
+      expectDeltas(before, after, row.deltas);
+      expect(queue(after, "pending") + queue(after, "running")).toBe(0);
+      row.then?.(after);
     });
-    expect(queue(after, "pending") + queue(after, "running")).toBe(0);
-  });
+  }
 
   test("duplicates, wrong secrets and malformed requests: counted by outcome, nothing enqueued", async () => {
     const before = await scrape();
-    const post = (body: string, headers: Record<string, string>) => fetch(`${tg.url}/telegram/webhook`, { method: "POST", headers, body });
-    const json = { "content-type": "application/json", "x-telegram-bot-api-secret-token": TEST_SECRET };
-    expect((await postUpdate(tg.url, help(3001, 701))).status).toBe(200);
-    expect((await postUpdate(tg.url, help(3002, 702))).status).toBe(200);
-    for (let i = 0; i < 3; i++) expect((await postUpdate(tg.url, help(3100 + i, 799), "wrong_secret_value")).status).toBe(401);
-    expect((await post(JSON.stringify(help(3103, 799)), { "content-type": "application/json" })).status).toBe(401);
-    expect((await post("{not json", json)).status).toBe(400);
-    expect((await post('{"message":{}}', json)).status).toBe(400);
-    expect((await post(JSON.stringify(help(3104, 799)), { ...json, "content-type": "text/plain" })).status).toBe(415);
-    expect((await post(`{"update_id":3105,"pad":"${"x".repeat(1024 * 1024)}"}`, json)).status).toBe(413);
-    const after = await scrape();
-    expectDeltas(before, after, {
-      [outcome("duplicate")]: 2,
-      [outcome("unauthorized")]: 4,
-      [outcome("bad_request")]: 2,
-      [outcome("unsupported_media_type")]: 1,
-      [outcome("too_large")]: 1,
-      [ACK_COUNT]: 10,
-    });
-  });
-
-  test("a Bot API 500 then success: one retry, then done", async () => {
-    const before = await scrape();
-    api.failNext("sendMessage", { kind: "error", code: 500, description: "Internal Server Error" });
-    expect((await postUpdate(tg.url, help(3006, 706))).status).toBe(200);
-    const after = await scrapeWhen(before, job("succeeded"), 1);
-    expectDeltas(before, after, {
-      [outcome("stored")]: 1,
-      [ACK_COUNT]: 1,
-      [job("enqueued")]: 1,
-      [job("started")]: 2,
-      [job("retried")]: 1,
-      [job("succeeded")]: 1,
-      [PROCESSING_COUNT]: 1,
-      [botApi("500")]: 1,
-      [botApi("200")]: 1,
-    });
-  });
-
-  test("a Bot API 429: rescheduled after retry_after without spending an attempt", async () => {
-    const before = await scrape();
-    api.failNext("sendMessage", { kind: "error", code: 429, description: "Too Many Requests: retry after 1", retryAfter: 1 });
-    expect((await postUpdate(tg.url, help(3007, 707))).status).toBe(200);
-    const after = await scrapeWhen(before, job("succeeded"), 1);
-    expectDeltas(before, after, {
-      [outcome("stored")]: 1,
-      [ACK_COUNT]: 1,
-      [job("enqueued")]: 1,
-      [job("started")]: 2,
-      [job("rescheduled")]: 1,
-      [job("succeeded")]: 1,
-      [PROCESSING_COUNT]: 1,
-      [botApi("429")]: 1,
-      [RETRY_AFTER]: 1,
-      [botApi("200")]: 1,
-    });
-  });
-
-  test("a job that keeps failing goes dead after its attempts; the dead gauge shows it", async () => {
-    const before = await scrape();
-    api.failNext("sendMessage", { kind: "error", code: 500, description: "Internal Server Error" }, 3);
-    expect((await postUpdate(tg.url, help(3008, 708))).status).toBe(200);
-    const after = await scrapeWhen(before, job("dead"), 1);
-    expectDeltas(before, after, {
-      [outcome("stored")]: 1,
-      [ACK_COUNT]: 1,
-      [job("enqueued")]: 1,
-      [job("started")]: 3,
-      [job("retried")]: 2,
-      [job("dead")]: 1,
-      [botApi("500")]: 3,
-    });
-    expect(queue(after, "dead")).toBe(1);
-    expect(queue(after, "pending") + queue(after, "running")).toBe(0);
-    expect(sample(after, "tgwh_queue_oldest_pending_age_seconds")).toBe(0);
-    // 8 done jobs; the estimate is their id span, an upper bound (duplicates skip ids).
-    const done = sample(after, "tgwh_queue_done_jobs_estimate");
-    expect(done).toBeGreaterThanOrEqual(8);
-    expect(done).toBeLessThanOrEqual(12);
-  });
-
-  test("a 403 (bot blocked) discards the job: the discarded counter and gauge show it, no retry", async () => {
-    const before = await scrape();
-    api.failNext("sendMessage", { kind: "error", code: 403, description: "Forbidden: bot was blocked by the user" });
-    expect((await postUpdate(tg.url, help(3009, 709))).status).toBe(200);
-    const after = await scrapeWhen(before, job("discarded"), 1);
-    expectDeltas(before, after, {
-      [outcome("stored")]: 1,
-      [ACK_COUNT]: 1,
-      [job("enqueued")]: 1,
-      [job("started")]: 1,
-      [job("discarded")]: 1,
-      [PROCESSING_COUNT]: 1,
-      [botApi("403")]: 1,
-    });
-    expect(queue(after, "discarded")).toBe(1);
-    expect(queue(after, "pending") + queue(after, "running")).toBe(0);
+    for (const a of ANSWERS) expect({ what: a.what, status: (await a.send()).status }).toEqual({ what: a.what, status: a.status });
+    const deltas: Record<string, number> = { [ACK_COUNT]: ANSWERS.length };
+    for (const a of ANSWERS) deltas[outcome(a.outcome)] = (deltas[outcome(a.outcome)] ?? 0) + 1;
+    expectDeltas(before, await scrape(), deltas);
   });
 
   test("every metric used by alerts.yml and the Grafana dashboard exists in the real /metrics", async () => {

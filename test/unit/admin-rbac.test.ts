@@ -37,28 +37,31 @@ describe("bearerToken", () => {
 describe("authorize", () => {
   const acct = (role: Role): ServiceAccount => ({ id: 1, name: `n-${role}`, role, createdAt: 0, revokedAt: null, lastUsedAt: null });
   const lookup = async (token: string) => (token.startsWith("tgwh_") ? acct(token.slice(5) as Role) : null);
-  const status = async (fn: () => Promise<unknown>) => {
-    try {
-      await fn();
-      return 200;
-    } catch (e) {
-      return (e as HttpError).status;
-    }
+  /** The status authorize refuses with; a call that is let through fails the test. */
+  const refusal = async (call: Promise<unknown>): Promise<HttpError> => {
+    const outcome = await call.then(
+      () => null,
+      (e: unknown) => e,
+    );
+    if (!(outcome instanceof HttpError)) throw new Error(`expected an HttpError refusal, got ${outcome === null ? "a caller" : String(outcome)}`);
+    return outcome;
   };
   test("401 without or with an unknown token (with WWW-Authenticate), 403 too low, ok otherwise", async () => {
-    expect(await status(() => authorize("GET", "/admin/queue", null, lookup))).toBe(401);
-    expect(await status(() => authorize("GET", "/admin/queue", "Bearer nope", lookup))).toBe(401);
-    expect(await status(() => authorize("POST", "/admin/jobs/:id/retry", "Bearer tgwh_viewer", lookup))).toBe(403);
-    expect(await status(() => authorize("POST", "/admin/jobs/:id/retry", "Bearer tgwh_operator", lookup))).toBe(200);
+    const missing = await refusal(authorize("GET", "/admin/queue", null, lookup));
+    expect(missing.status).toBe(401);
+    expect(missing.headers["www-authenticate"]).toBe('Bearer realm="tgwh"');
+    const unknown = await refusal(authorize("GET", "/admin/queue", "Bearer nope", lookup));
+    expect(unknown.status).toBe(401);
+    expect(unknown.headers["www-authenticate"]).toBe('Bearer realm="tgwh", error="invalid_token"');
+    expect((await refusal(authorize("POST", "/admin/jobs/:id/retry", "Bearer tgwh_viewer", lookup))).status).toBe(403);
+    expect((await authorize("POST", "/admin/jobs/:id/retry", "Bearer tgwh_operator", lookup)).actor).toBe("account:n-operator");
     expect((await authorize("GET", "/admin/queue", "Bearer tgwh_admin", lookup)).actor).toBe("account:n-admin");
-    const refused = await authorize("GET", "/admin/queue", null, lookup).then(
-      () => null,
-      (e: HttpError) => e,
-    );
-    expect(refused?.headers["www-authenticate"]).toStartWith("Bearer");
+  });
+  test("refusal itself fails when the call goes through", async () => {
+    await expect(refusal(authorize("GET", "/admin/queue", "Bearer tgwh_admin", lookup))).rejects.toThrow("expected an HttpError refusal");
   });
   test("a route missing from the table is refused, whoever calls", async () => {
-    expect(await status(() => authorize("GET", "/admin/secret-new-thing", "Bearer tgwh_admin", lookup))).toBe(500);
+    expect((await refusal(authorize("GET", "/admin/secret-new-thing", "Bearer tgwh_admin", lookup))).status).toBe(500);
   });
   test("public rows need no token", async () => {
     expect((await authorize("GET", "/admin/docs", null, lookup)).account).toBeNull();
