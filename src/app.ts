@@ -1,42 +1,136 @@
-import type { Bot } from "grammy";
+import type { Elysia } from "elysia";
 import { randomBytes } from "node:crypto";
+import { createAdminRoutes } from "./admin/routes";
+import { createAuthRoutes } from "./auth/routes";
 import { secretsOf, type Config } from "./config";
-import { createIngressLoad, type IngressLoad } from "./telegram/ingress-load";
-import { createScrubber, type Logger, type Scrub } from "./log";
-import { createMetrics, type Metrics } from "./metrics";
-import { createWorker, type Worker } from "./queue/worker";
-import { openStore, type OpenStoreOptions } from "./store/open";
-import type { Store } from "./store/types";
-import { createOutboundTransformer } from "./telegram/api";
-import { createBot } from "./telegram/bot";
-import { loadBotInfo } from "./telegram/bot-info";
-import { createTelegramJobHandlers } from "./telegram/jobs";
+import { checkReadiness } from "./health";
+import { createHttpApp } from "./http";
 import { createLimits, type Limits } from "./limits/create-limits";
 import { botNamespace } from "./limits/keys";
+import { createScrubber, type Logger } from "./log";
+import { createMetrics, type Metrics } from "./metrics";
+import { createOperations } from "./operations";
+import { webhookDeps } from "./operations/telegram-webhook";
+import { createProcessing, type Processing } from "./processing";
+import { startRetention } from "./queue/retention";
+import { openStore, type OpenStoreOptions } from "./store/open";
+import type { Store } from "./store/types";
+import { createIngressLoad } from "./telegram/ingress-load";
+import { createWebhookHandler } from "./telegram/webhook";
 import { COMMIT, VERSION } from "./version";
 
-/** Everything a request handler, the worker or a CLI command may need, passed explicitly. */
-export interface AppContext {
-  cfg: Config;
-  log: Logger;
-  /** Every SQL statement of the service runs behind this (store/types.ts). */
+/** /readyz counts the worker stuck when its last claim round is older than this. */
+const WORKER_STALE_AFTER_MS = 15_000;
+
+/**
+ * The service, wired: the one place that builds every part and hands each only what it uses.
+ * Nothing listens or runs until start(); serve.ts puts `http` and `handleWebhook` on a socket.
+ */
+export interface Service {
   store: Store;
   metrics: Metrics;
-  /** Telegram's send limits and the auth limits; shared through Redis with TGWH_REDIS_URL. */
-  limits: Limits;
-  worker: Worker;
-  /** The grammY bot, set by startWorker once getMe is known (null before). */
-  botRef: { current: Bot | null };
-  /** Secrets the webhook accepts now: current, plus the old one during a rotation. */
-  acceptedSecrets(): string[];
-  clock: () => number;
-  /** Identifies this process's leases: `${instance}/${pid}-${random}`. */
-  owner: string;
-  instance: string;
-  /** Webhook requests in flight; the worker yields slots to a burst (telegram/ingress-load.ts). */
-  ingress: IngressLoad;
-  /** Removes every configured secret from a text that is stored or answered (log.ts). */
-  scrub: Scrub;
+  /** The Elysia app: webhook, health, metrics, auth, admin (tests call http.handle directly). */
+  http: ReturnType<typeof createHttpApp>;
+  /** The ingress handler alone, for Bun.serve's route table (the hot path skips Elysia). */
+  handleWebhook: (req: Request) => Promise<Response>;
+  processing: Processing;
+  /** Redis link, retention timer, then the worker (in the background: it waits for getMe). */
+  start(): void;
+  /** Worker first (finishing or handing back its jobs), then limits, then the store (durable). */
+  stop(graceMs: number): Promise<{ finished: number; released: number }>;
+}
+
+export interface ServiceOptions {
+  clock?: () => number;
+  /**
+   * SQLite: WAL checkpoints on their own thread and connection, so a COMMIT on the main thread
+   * does not wait for one. For `tgwh serve`; store.close() stops the thread first.
+   */
+  checkpointThread?: boolean;
+}
+
+/** Builds the whole service on the configured store (migrated). `cfg.botToken` must be set (checkServeConfig). */
+export async function createService(cfg: Config, log: Logger, options: ServiceOptions = {}): Promise<Service> {
+  const clock = options.clock ?? Date.now;
+  const metrics = createMetrics({ version: VERSION, commit: COMMIT });
+  const store = countInserted(await openStore(cfg, storeEvents(log, metrics, clock, options)), metrics);
+  metrics.setQueueSnapshot(() => store.jobs.stats());
+  const limits: Limits = createLimits(
+    { redisUrl: cfg.redisUrl, instanceId: cfg.instanceId, sendPerSecond: cfg.sendPerSecond, authRatePerIp: cfg.authRatePerIp, authRatePerUser: cfg.authRatePerUser, namespace: botNamespace(cfg.botToken) },
+    { registry: metrics.registry, log, clock },
+  );
+  const ingress = createIngressLoad();
+  // Every configured secret, out of any error text that is stored (job errors, audit rows) or answered.
+  const scrub = createScrubber(secretsOf(cfg));
+  const processing = createProcessing({
+    jobs: store.jobs,
+    settings: store.settings,
+    bot: { token: cfg.botToken!, apiRoot: cfg.telegramApi, publicUrl: cfg.publicUrl },
+    sendLimiter: limits.send,
+    concurrency: cfg.workerConcurrency,
+    leaseSeconds: cfg.leaseSeconds,
+    owner: `${cfg.instanceId}/${process.pid}-${randomBytes(3).toString("hex")}`,
+    instance: cfg.instanceId,
+    yieldToIngress: () => ingress.saturated(),
+    scrub,
+    metrics,
+    log,
+    clock,
+  });
+  const wakeWorker = () => processing.wake();
+
+  const handleWebhook = createWebhookHandler({
+    acceptedSecrets: () => [cfg.webhookSecret, cfg.webhookSecretOld].filter((s): s is string => !!s),
+    enqueue: (jobs) => store.jobs.insert(jobs),
+    onStored: wakeWorker,
+    log: log.child({ component: "webhook" }),
+    metrics,
+    maxAttempts: cfg.updateMaxAttempts,
+    clock,
+    load: ingress,
+  });
+  const telegram = webhookDeps(cfg);
+  const operations = createOperations({ store, telegram, log, scrub, clock, wakeWorker });
+  const modules: Elysia<any, any, any, any, any, any, any>[] = [
+    // /auth/telegram/*, /auth/me, /app
+    await createAuthRoutes({ cfg, store, limits: { ip: limits.authIp, user: limits.authUser }, metrics, log, clock, wakeWorker }),
+    // /admin/* (RBAC in admin/rbac.ts), /admin/docs, /internal/notifications
+    createAdminRoutes({
+      operations,
+      jobs: store.jobs,
+      audit: store.audit,
+      workerStatus: () => processing.status(),
+      webhook: { telegram, secretConfigured: cfg.webhookSecret !== null, secretRotationActive: cfg.webhookSecretOld !== null },
+    }),
+  ];
+  const readiness = async () => {
+    const checks = await checkReadiness(store.health, processing.status(), WORKER_STALE_AFTER_MS, clock());
+    // Always ok: without Redis sending goes on with conservative local limits (limits/redis-link.ts).
+    const shared = limits.readiness();
+    return shared ? [...checks, shared] : checks;
+  };
+  const http = createHttpApp({ log, metrics, readiness, handleWebhook, modules });
+
+  let stopRetention: (() => void) | null = null;
+  return {
+    store,
+    metrics,
+    http,
+    handleWebhook,
+    processing,
+    start() {
+      limits.start();
+      stopRetention = startRetention({ jobs: store.jobs, initDataReplays: store.initDataReplays, retentionDays: cfg.retentionDays, clock, log });
+      processing.start().catch((err) => log.error({ err }, "the worker could not start; updates are still stored"));
+    },
+    async stop(graceMs) {
+      stopRetention?.();
+      const res = await processing.stop(graceMs);
+      await limits.stop();
+      await store.close(); // makes every queued write durable first
+      return res;
+    },
+  };
 }
 
 /** Counts every newly stored job by kind, whoever inserted it (webhook, notifications, sign-ins). */
@@ -55,72 +149,8 @@ function countInserted(store: Store, metrics: Metrics): Store {
   };
 }
 
-/** Outbound Bot API calls time out well inside the job lease, so a lease never expires mid-call. */
-export const botApiTimeoutSeconds = (leaseSeconds: number) => Math.max(1, Math.min(30, Math.floor(leaseSeconds / 2)));
-
-export interface AppContextOptions {
-  /**
-   * SQLite: WAL checkpoints on their own thread and connection, so a COMMIT on the main thread
-   * no longer stops for one. For `tgwh serve`; ctx.store.close() stops the thread first.
-   */
-  checkpointThread?: boolean;
-}
-
-/** Builds the whole service on the configured store (migrated). Nothing listens or runs until serve starts it. */
-export async function createAppContext(cfg: Config, log: Logger, clock: () => number = Date.now, options: AppContextOptions = {}): Promise<AppContext> {
-  const metrics = createMetrics({ version: VERSION, commit: COMMIT });
-  const store = countInserted(await openStore(cfg, storeEvents(log, metrics, clock, options)), metrics);
-  metrics.setQueueSnapshot(() => store.jobs.stats());
-  const instance = cfg.instanceId;
-  const limits = createLimits(
-    { redisUrl: cfg.redisUrl, instanceId: instance, sendPerSecond: cfg.sendPerSecond, authRatePerIp: cfg.authRatePerIp, authRatePerUser: cfg.authRatePerUser, namespace: botNamespace(cfg.botToken) },
-    { registry: metrics.registry, log, clock },
-  );
-  const owner = `${instance}/${process.pid}-${randomBytes(3).toString("hex")}`;
-
-  const scrub = createScrubber(secretsOf(cfg));
-  const botRef: { current: Bot | null } = { current: null };
-  const ingress = createIngressLoad();
-  const worker = createWorker({
-    jobs: store.jobs,
-    handlers: createTelegramJobHandlers(() => {
-      if (!botRef.current) throw new Error("bot not initialised yet");
-      return botRef.current;
-    }),
-    concurrency: cfg.workerConcurrency,
-    scrub,
-    yieldToIngress: () => ingress.saturated(),
-    leaseMs: cfg.leaseSeconds * 1000,
-    owner,
-    log: log.child({ component: "worker" }),
-    logFields: (job) => (job.kind === "telegram.update" ? { update_id: job.seq } : {}),
-    clock,
-    events: {
-      started: (job) => metrics.jobsStarted.inc({ kind: job.kind }),
-      finished: (job, outcome) => {
-        const kind = job.kind;
-        if (outcome === "succeeded" || outcome === "discarded") {
-          (outcome === "succeeded" ? metrics.jobsSucceeded : metrics.jobsDiscarded).inc({ kind });
-          metrics.jobProcessingSeconds.observe({ kind }, Math.max(0, (clock() - job.createdAt) / 1000));
-        } else if (outcome === "retried") metrics.jobsRetried.inc({ kind });
-        else if (outcome === "rescheduled") metrics.jobsRescheduled.inc({ kind });
-        else metrics.jobsDead.inc({ kind });
-      },
-      leasesExpired: (count, _dead, expired) => {
-        metrics.leasesExpired.inc(count);
-        for (const e of expired) if (e.state === "dead") metrics.jobsDead.inc({ kind: e.kind });
-      },
-    },
-  });
-
-  return {
-    cfg, log, store, metrics, limits, worker, clock, owner, instance, botRef, ingress, scrub,
-    acceptedSecrets: () => [cfg.webhookSecret, cfg.webhookSecretOld].filter((s): s is string => !!s),
-  };
-}
-
-/** How the app opens the store: migrated, with its commit and checkpoint figures in metrics and logs. */
-function storeEvents(log: Logger, metrics: Metrics, clock: () => number, options: AppContextOptions): OpenStoreOptions {
+/** How the service opens the store: migrated, with its commit and checkpoint figures in metrics and logs. */
+function storeEvents(log: Logger, metrics: Metrics, clock: () => number, options: ServiceOptions): OpenStoreOptions {
   return {
     migrate: true,
     clock,
@@ -154,38 +184,4 @@ function checkpointEvents(log: Logger, metrics: Metrics) {
       clog.error({ err }, "checkpoint thread stopped; the main connection checkpoints the WAL itself again (slower commits)");
     },
   };
-}
-
-/**
- * Starts the worker once the bot's identity is known. getMe comes from the database cache when
- * Telegram is unreachable; without a cache it is retried in the background while the webhook
- * keeps storing updates, so nothing is lost while Telegram's API is down.
- */
-export async function startWorker(ctx: AppContext, apiRoot: string, token: string, stopped: () => boolean): Promise<void> {
-  const released = await ctx.store.jobs.releaseOwnPrevious(`${ctx.instance}/`, ctx.owner);
-  if (released > 0) ctx.log.warn({ released }, "took back jobs left running by this instance's previous process");
-  const timeoutSeconds = botApiTimeoutSeconds(ctx.cfg.leaseSeconds);
-  let delay = 1000;
-  while (!stopped()) {
-    try {
-      const info = await loadBotInfo(ctx.store.settings, token, apiRoot, timeoutSeconds);
-      const bot = createBot({
-        token,
-        apiRoot,
-        botInfo: info,
-        publicUrl: ctx.cfg.publicUrl,
-        timeoutSeconds,
-        transformer: createOutboundTransformer({ limiter: ctx.limits.send, metrics: ctx.metrics, log: ctx.log }),
-      });
-      ctx.botRef.current = bot;
-      ctx.log.info({ bot: info.username, botId: info.id }, "bot ready; worker starting");
-      ctx.worker.start();
-      ctx.metrics.workerUp.set(1);
-      return;
-    } catch (err) {
-      ctx.log.warn({ err: (err as Error).message, retryInMs: delay }, "getMe failed and no cached bot info; updates are still stored, retrying");
-      await Bun.sleep(delay);
-      delay = Math.min(delay * 2, 30_000);
-    }
-  }
 }

@@ -1,13 +1,22 @@
 import { Elysia } from "elysia";
-import type { AppContext } from "./app";
-import { checkReadiness } from "./health";
+import { ConfigError } from "./config";
+import type { ReadinessCheck } from "./health";
 import { errorResponse as errorBody, HttpError } from "./http-error";
 import { uncappedBodyRoutes } from "./json-body";
-import { createWebhookHandler, WEBHOOK_PATH } from "./telegram/webhook";
+import type { Logger } from "./log";
+import type { Metrics } from "./metrics";
+import { OperationError, type OperationFailure } from "./operations/errors";
+import { WEBHOOK_PATH } from "./telegram/webhook";
 
-/** Elysia's own errors (validation, parse, not found) in the same `{ok:false, error}` shape. */
+/** What each kind of refused operation (operations/errors.ts) answers over HTTP; the CLI's exit codes are in cli/command.ts. */
+export const STATUS_OF_FAILURE: Readonly<Record<OperationFailure, number>> = { invalid: 400, not_found: 404, conflict: 409, upstream: 502 };
+
+/** Every error a route may throw, and Elysia's own (validation, parse, not found), as `{ok:false, error}` with its status. */
 function mapError(code: string | number, error: unknown): Response | undefined {
   if (error instanceof HttpError) return errorBody(error.status, error.message, error.headers);
+  if (error instanceof OperationError) return errorBody(STATUS_OF_FAILURE[error.failure], error.message);
+  // The request was fine; this server's configuration lacks what the call needs (e.g. TGWH_PUBLIC_URL).
+  if (error instanceof ConfigError) return errorBody(409, `server configuration: ${error.message}`);
   // A route's `parse` hook (a size cap or rate limit before the body is read) threw an HttpError;
   // Elysia wraps it in its ParseError.
   const cause = (error as { cause?: unknown } | null)?.cause;
@@ -32,28 +41,19 @@ function mapError(code: string | number, error: unknown): Response | undefined {
   }
 }
 
-/** The webhook ingress handler of this context (serve.ts also mounts it straight on Bun.serve). */
-export function createWebhookFor(ctx: AppContext): (req: Request) => Promise<Response> {
-  return createWebhookHandler({
-    acceptedSecrets: ctx.acceptedSecrets,
-    enqueue: (jobs) => ctx.store.jobs.insert(jobs),
-    onStored: () => ctx.worker.wake(),
-    log: ctx.log.child({ component: "webhook" }),
-    metrics: ctx.metrics,
-    maxAttempts: ctx.cfg.updateMaxAttempts,
-    clock: ctx.clock,
-    load: ctx.ingress,
-  });
+export interface HttpAppDeps {
+  log: Pick<Logger, "error">;
+  metrics: Pick<Metrics, "registry" | "collectQueue">;
+  /** /readyz: each check names itself; any failing one makes it 503. */
+  readiness: () => Promise<ReadinessCheck[]>;
+  /** The webhook ingress (telegram/webhook.ts); serve.ts also mounts it straight on Bun.serve. */
+  handleWebhook: (req: Request) => Promise<Response>;
+  /** The route modules beside the webhook, health and metrics (auth, admin). */
+  modules: Elysia<any, any, any, any, any, any, any>[];
 }
 
 /** The HTTP surface: webhook ingress, health, metrics, and the route modules given. */
-export function createHttpApp(
-  ctx: AppContext,
-  modules: Elysia<any, any, any, any, any, any, any>[] = [],
-  handleWebhook: (req: Request) => Promise<Response> = createWebhookFor(ctx),
-) {
-  const staleAfterMs = 15_000;
-
+export function createHttpApp(deps: HttpAppDeps) {
   // standardHostname false: Elysia otherwise finds the path by searching for '/' from the 12th
   // character of request.url, assuming a host of at least 4 characters; with `Host: a`,
   // `/app/metrics` was routed as `/metrics` (past nginx's public /app location). Bun's URLs here
@@ -64,11 +64,11 @@ export function createHttpApp(
     .onError(({ code, error, set }) => {
       const res = mapError(String(code), error);
       if (res) return res;
-      ctx.log.error({ err: error, code }, "unhandled error in a route");
+      deps.log.error({ err: error, code }, "unhandled error in a route");
       set.status = 500;
       return errorBody(500, "internal error; see the service log");
     })
-    .post(WEBHOOK_PATH, ({ request }) => handleWebhook(request), {
+    .post(WEBHOOK_PATH, ({ request }) => deps.handleWebhook(request), {
       parse: "none",
       detail: {
         tags: ["telegram"],
@@ -89,10 +89,7 @@ export function createHttpApp(
     .get(
       "/readyz",
       async ({ set }) => {
-        const checks = await checkReadiness(ctx.store.health, ctx.worker.status(), staleAfterMs, ctx.clock());
-        // Always ok: without Redis sending goes on with conservative local limits (limits/redis-link.ts).
-        const limits = ctx.limits.readiness();
-        if (limits) checks.push(limits);
+        const checks = await deps.readiness();
         const ok = checks.every((c) => c.ok);
         if (!ok) set.status = 503;
         return { ok, checks };
@@ -102,13 +99,13 @@ export function createHttpApp(
     .get(
       "/metrics",
       async ({ set }) => {
-        await ctx.metrics.collectQueue();
-        set.headers["content-type"] = ctx.metrics.registry.contentType;
-        return ctx.metrics.registry.metrics();
+        await deps.metrics.collectQueue();
+        set.headers["content-type"] = deps.metrics.registry.contentType;
+        return deps.metrics.registry.metrics();
       },
       { detail: { tags: ["ops"], summary: "Prometheus metrics" } },
     );
-  for (const m of modules) app = app.use(m) as typeof app;
+  for (const m of deps.modules) app = app.use(m) as typeof app;
   // Fail at start, not under attack, when a route would read a body without the caps.
   const uncapped = uncappedBodyRoutes(app.routes);
   if (uncapped.length > 0) throw new Error(`routes that read a body without src/json-body.ts caps: ${uncapped.join(", ")}`);

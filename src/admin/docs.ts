@@ -6,7 +6,6 @@ import css from "swagger-ui-dist/swagger-ui.css" with { type: "file" };
 import favicon16 from "swagger-ui-dist/favicon-16x16.png" with { type: "file" };
 import favicon32 from "swagger-ui-dist/favicon-32x32.png" with { type: "file" };
 import initJs from "./docs-init.client.js" with { type: "text" };
-import type { AppContext } from "../app";
 import { VERSION } from "../version";
 
 export const DOCS_PATH = "/admin/docs";
@@ -63,8 +62,7 @@ const notFound = () =>
  * the source anyway). Every call made from the page carries the token and gets the route's RBAC.
  * Operators who want the page itself private put it behind nginx's allowlist or basic auth.
  */
-export function createAdminDocs(ctx: Pick<AppContext, "cfg">) {
-  void ctx;
+export function createAdminDocs() {
   return (
     new Elysia({ name: "tgwh-admin-docs" })
       // path === specPath: the plugin's own page (which loads Swagger UI from unpkg) is replaced

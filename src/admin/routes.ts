@@ -1,17 +1,16 @@
 import { Elysia, t } from "elysia";
-import type { AppContext } from "../app";
-import { ConfigError } from "../config";
 import { HttpError } from "../http-error";
 import { cappedJson, type JsonBodyLimits } from "../json-body";
-import { enqueueNotification, type NotificationInput } from "../queue/notify";
+import type { Operations } from "../operations";
+import { getWebhookStatus, type WebhookOpsDeps } from "../operations/telegram-webhook";
+import type { WorkerStatus } from "../queue/worker";
+import type { AuditStore, JobStore } from "../store/types";
+import type { NotificationInput } from "../telegram/notifications";
 import { updateDedupeKey } from "../telegram/updates";
-import { createAuditor } from "./audit";
 import { createAdminDocs } from "./docs";
 import { authorize, undeclaredRoutes, type Caller } from "./rbac";
 import * as S from "./schemas";
-import { AccountError, createServiceAccounts } from "./service-accounts";
 import { accountView, auditView, jobView, nextCursor, queueView } from "./views";
-import { deleteWebhook, getWebhookStatus, setWebhook, TelegramCallError, webhookDeps, WebhookInputError } from "./webhook-ops";
 
 const bearer = [{ bearer: [] as string[] }];
 
@@ -19,47 +18,41 @@ const bearer = [{ bearer: [] as string[] }];
 const ADMIN_BODY: JsonBodyLimits = { maxBytes: 64 * 1024, maxDepth: 4 };
 const doc = (tag: string, summary: string, description: string) => ({ tags: [tag], summary, description, security: bearer });
 
-/** ConfigError / Telegram failures / account errors → the HTTP status an operator expects. */
-function asHttpError(err: unknown): unknown {
-  if (err instanceof ConfigError) return new HttpError(409, `server configuration: ${err.message}`);
-  if (err instanceof TelegramCallError) return new HttpError(502, err.message);
-  if (err instanceof WebhookInputError) return new HttpError(400, err.message);
-  if (err instanceof AccountError) return new HttpError(err.kind === "not_found" ? 404 : err.kind === "exists" ? 409 : 400, err.message);
-  return err;
-}
-async function mapped<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    throw asHttpError(err);
-  }
+export interface AdminRouteDeps {
+  /** The audited actions; their failures become statuses in http.ts. Also authenticates tokens. */
+  operations: Operations;
+  /** The reads: nothing here writes except through `operations`. */
+  jobs: Pick<JobStore, "list" | "byId" | "byDedupeKey" | "stats">;
+  audit: Pick<AuditStore, "page">;
+  workerStatus: () => WorkerStatus;
+  /** For GET /admin/webhook: Telegram's view, and whether a secret (rotation) is configured here. */
+  webhook: { telegram: WebhookOpsDeps; secretConfigured: boolean; secretRotationActive: boolean };
 }
 
 /**
  * The admin API and the internal notification endpoint. Every route's role is in rbac.ts; the
  * derive below authenticates and authorises before validation, so a caller without the role
- * learns nothing about the input rules.
+ * learns nothing about the input rules. Writes are the operations' (operations/): a route reads
+ * its input, calls one, and shapes the answer.
  */
-export function createAdminRoutes(ctx: AppContext) {
-  const accounts = createServiceAccounts(ctx.store.accounts, ctx.clock);
-  const auditor = createAuditor(ctx.store.audit, ctx.log, ctx.scrub);
-  const { jobs } = ctx.store;
-  const hooks = webhookDeps(ctx.cfg);
+export function createAdminRoutes(deps: AdminRouteDeps) {
+  const { operations: ops, jobs } = deps;
+  const payloadFor = (caller: Caller) => caller.account?.role === "admin";
 
-  const notify = (actor: string, action: string, body: NotificationInput) =>
-    auditor.run({ actor, action, target: String(body.chatId), detail: { dedupeKey: body.dedupeKey ?? null, chars: body.text.length } }, async () => {
-      const res = await enqueueNotification(ctx, body);
-      return { jobId: res.jobId, duplicate: !res.inserted };
-    });
+  /** Both notification routes: the same operation, told apart in the audit log by the caller. */
+  const queueNotification = async ({ body, caller, set }: { body: NotificationInput; caller: Caller; set: { status?: number | string } }) => {
+    set.status = 202;
+    return ops.queueNotification(caller.actor, body);
+  };
 
   async function authorizeRequest(request: Request, route: string): Promise<Caller> {
     try {
-      return await authorize(request.method, route, request.headers.get("authorization"), accounts.authenticate);
+      return await authorize(request.method, route, request.headers.get("authorization"), ops.accounts.authenticate);
     } catch (err) {
       if (err instanceof HttpError && err.status === 403 && request.method !== "GET" && request.method !== "HEAD") {
         const who = request.headers.get("authorization")?.replace(/^Bearer\s+/i, "") ?? "";
-        const account = await accounts.authenticate(who);
-        await auditor.denied({ actor: account ? `account:${account.name}` : "unknown", action: "denied", target: `${request.method} ${route}` });
+        const account = await ops.accounts.authenticate(who);
+        await ops.auditor.denied({ actor: account ? `account:${account.name}` : "unknown", target: `${request.method} ${route}` });
       }
       throw err;
     }
@@ -77,9 +70,9 @@ export function createAdminRoutes(ctx: AppContext) {
   const optionalJsonBody = cappedJson(ADMIN_BODY, { ...tokenFirst, optional: true });
 
   const app = new Elysia({ name: "tgwh-admin" })
-    .use(createAdminDocs(ctx))
+    .use(createAdminDocs())
     .derive(async ({ request, route }) => ({ caller: await callerOf(request, route) }))
-    .get("/admin/queue", async () => queueView(await jobs.stats(), ctx.worker.status()), {
+    .get("/admin/queue", async () => queueView(await jobs.stats(), deps.workerStatus()), {
       response: S.withErrors({ 200: S.QueueView }),
       detail: doc("queue", "Queue overview", "Counts by state and kind, oldest runnable pending job's age, dead count and the worker's status. Role: viewer."),
     })
@@ -88,7 +81,7 @@ export function createAdminRoutes(ctx: AppContext) {
       async ({ query, caller }) => {
         const limit = Number(query.limit ?? 50);
         const rows = await jobs.list({ state: query.state, kind: query.kind, limit, cursor: query.cursor ? Number(query.cursor) : undefined });
-        return { jobs: rows.map((j) => jobView(j, caller.account?.role === "admin")), nextCursor: nextCursor(rows, limit) };
+        return { jobs: rows.map((j) => jobView(j, payloadFor(caller))), nextCursor: nextCursor(rows, limit) };
       },
       {
         query: S.JobListQuery,
@@ -101,7 +94,7 @@ export function createAdminRoutes(ctx: AppContext) {
       async ({ params, caller }) => {
         const job = await jobs.byId(Number(params.id));
         if (!job) throw new HttpError(404, `no job with id ${params.id}`);
-        return jobView(job, caller.account?.role === "admin");
+        return jobView(job, payloadFor(caller));
       },
       {
         params: S.IdParams,
@@ -109,44 +102,24 @@ export function createAdminRoutes(ctx: AppContext) {
         detail: doc("jobs", "One job", "State, attempts, timestamps, last error and the error history. Payload only for admin. Role: viewer."),
       },
     )
-    .post(
-      "/admin/jobs/:id/retry",
-      ({ params, caller }) =>
-        auditor.run({ actor: caller.actor, action: "jobs.retry", target: params.id }, async () => {
-          const res = await jobs.retry(Number(params.id));
-          if (res.outcome === "not_found") throw new HttpError(404, `no job with id ${params.id}`);
-          if (res.outcome === "not_dead") throw new HttpError(409, `job ${params.id} is ${res.state}; only dead jobs can be retried`);
-          ctx.worker.wake();
-          return jobView(res.job, caller.account?.role === "admin");
-        }),
-      {
-        parse: "none",
-        params: S.IdParams,
-        response: S.withErrors({ 200: S.JobView }, { 404: S.NotFound, 409: S.Conflict }),
-        detail: doc("jobs", "Retry a dead job", "Moves a dead job back to pending with its attempts reset. A job of an ordered chain waits for its chain's running job first. Audited. Role: operator."),
-      },
-    )
-    .post(
-      "/admin/jobs/retry-dead",
-      ({ body, caller }) =>
-        auditor.run({ actor: caller.actor, action: "jobs.retry_dead", detail: { limit: body?.limit ?? 100 } }, async () => {
-          const res = await jobs.retryDead(body?.limit ?? 100);
-          if (res.retried.length > 0) ctx.worker.wake();
-          return res;
-        }),
-      {
-        parse: optionalJsonBody,
-        body: t.Optional(S.RetryDeadBody),
-        response: S.withErrors({ 200: S.RetryDeadView }),
-        detail: doc("jobs", "Retry dead jobs (bounded batch)", "Retries the oldest dead jobs, at most `limit` (default 100, max 1000) per call; `remaining` says how many are left. Audited. Role: operator."),
-      },
-    )
+    .post("/admin/jobs/:id/retry", async ({ params, caller }) => jobView(await ops.retryJob(caller.actor, Number(params.id)), payloadFor(caller)), {
+      parse: "none",
+      params: S.IdParams,
+      response: S.withErrors({ 200: S.JobView }, { 404: S.NotFound, 409: S.Conflict }),
+      detail: doc("jobs", "Retry a dead job", "Moves a dead job back to pending with its attempts reset. A job of an ordered chain waits for its chain's running job first. Audited. Role: operator."),
+    })
+    .post("/admin/jobs/retry-dead", ({ body, caller }) => ops.retryDeadJobs(caller.actor, body?.limit ?? 100), {
+      parse: optionalJsonBody,
+      body: t.Optional(S.RetryDeadBody),
+      response: S.withErrors({ 200: S.RetryDeadView }),
+      detail: doc("jobs", "Retry dead jobs (bounded batch)", "Retries the oldest dead jobs, at most `limit` (default 100, max 1000) per call; `remaining` says how many are left. Audited. Role: operator."),
+    })
     .get(
       "/admin/updates/:updateId",
       async ({ params, caller }) => {
         const job = await jobs.byDedupeKey(updateDedupeKey(Number(params.updateId)));
         if (!job) throw new HttpError(404, `no stored update with update_id ${params.updateId} (never received, or pruned after the retention window)`);
-        return jobView(job, caller.account?.role === "admin");
+        return jobView(job, payloadFor(caller));
       },
       {
         params: S.UpdateIdParams,
@@ -156,80 +129,53 @@ export function createAdminRoutes(ctx: AppContext) {
     )
     .get(
       "/admin/webhook",
-      () =>
-        mapped(async () => {
-          const snap = await jobs.stats();
-          const pending = snap.byStateKind.filter((c) => c.state === "pending").reduce((n, c) => n + c.count, 0);
-          return {
-            ...(await getWebhookStatus(hooks)),
-            local: {
-              secretConfigured: ctx.cfg.webhookSecret !== null,
-              secretRotationActive: ctx.cfg.webhookSecretOld !== null,
-              pendingJobs: pending,
-              oldestPendingAgeSeconds: snap.oldestPendingAgeSeconds,
-            },
-          };
-        }),
+      async () => {
+        const [telegram, snap] = await Promise.all([getWebhookStatus(deps.webhook.telegram), jobs.stats()]);
+        const pending = snap.byStateKind.filter((c) => c.state === "pending").reduce((n, c) => n + c.count, 0);
+        return {
+          ...telegram,
+          local: {
+            secretConfigured: deps.webhook.secretConfigured,
+            secretRotationActive: deps.webhook.secretRotationActive,
+            pendingJobs: pending,
+            oldestPendingAgeSeconds: snap.oldestPendingAgeSeconds,
+          },
+        };
+      },
       {
         detail: doc("webhook", "Webhook status", "Telegram's getWebhookInfo beside local figures (expected URL, whether it matches, queue backlog). Never shows the secret. Role: viewer."),
         response: S.withErrors({}, { 502: S.BadGateway }),
       },
     )
-    .post(
-      "/admin/webhook",
-      ({ body, caller }) =>
-        auditor.run({ actor: caller.actor, action: "webhook.set", detail: { ...body } }, () => mapped(() => setWebhook(hooks, body ?? {}))),
-      {
-        parse: optionalJsonBody,
-        body: t.Optional(S.WebhookSetBody),
-        response: S.withErrors({}, { 409: S.Conflict, 502: S.BadGateway }),
-        detail: doc("webhook", "Set the webhook", "setWebhook to TGWH_PUBLIC_URL + /telegram/webhook with the current secret token, allowed_updates, max_connections and drop_pending_updates. Audited. Role: operator."),
-      },
-    )
-    .delete(
-      "/admin/webhook",
-      ({ query, caller }) =>
-        auditor.run({ actor: caller.actor, action: "webhook.delete", detail: { dropPendingUpdates: query.dropPendingUpdates ?? false } }, () =>
-          mapped(() => deleteWebhook(hooks, { dropPendingUpdates: query.dropPendingUpdates ?? false })),
-        ),
-      {
-        parse: "none",
-        query: S.WebhookDeleteQuery,
-        response: S.withErrors({}, { 502: S.BadGateway }),
-        detail: doc("webhook", "Delete the webhook", "deleteWebhook; `dropPendingUpdates=true` also drops what Telegram still holds. Audited. Role: operator."),
-      },
-    )
-    .post(
-      "/admin/notifications",
-      async ({ body, caller, set }) => {
-        set.status = 202;
-        return notify(caller.actor, "notifications.send", body);
-      },
-      {
-        parse: jsonBody,
-        body: S.NotificationBody,
-        response: S.withErrors({ 202: S.NotificationAccepted }),
-        detail: doc("notifications", "Queue a notification", "Queues sendMessage as a durable job (Telegram's send limits apply; one chat's messages go in order). `dedupeKey` makes it idempotent. Audited. Role: operator."),
-      },
-    )
-    .post(
-      "/internal/notifications",
-      async ({ body, caller, set }) => {
-        set.status = 202;
-        return notify(caller.actor, "internal.notifications.send", body);
-      },
-      {
-        parse: jsonBody,
-        body: S.NotificationBody,
-        response: S.withErrors({ 202: S.NotificationAccepted }),
-        detail: doc("internal", "Queue a notification (services)", "The same as POST /admin/notifications for other services. Only role `service` may call it. Audited."),
-      },
-    )
+    .post("/admin/webhook", ({ body, caller }) => ops.setWebhook(caller.actor, body ?? {}), {
+      parse: optionalJsonBody,
+      body: t.Optional(S.WebhookSetBody),
+      response: S.withErrors({}, { 409: S.Conflict, 502: S.BadGateway }),
+      detail: doc("webhook", "Set the webhook", "setWebhook to TGWH_PUBLIC_URL + /telegram/webhook with the current secret token, allowed_updates, max_connections and drop_pending_updates. Audited. Role: operator."),
+    })
+    .delete("/admin/webhook", ({ query, caller }) => ops.deleteWebhook(caller.actor, { dropPendingUpdates: query.dropPendingUpdates ?? false }), {
+      parse: "none",
+      query: S.WebhookDeleteQuery,
+      response: S.withErrors({}, { 502: S.BadGateway }),
+      detail: doc("webhook", "Delete the webhook", "deleteWebhook; `dropPendingUpdates=true` also drops what Telegram still holds. Audited. Role: operator."),
+    })
+    .post("/admin/notifications", queueNotification, {
+      parse: jsonBody,
+      body: S.NotificationBody,
+      response: S.withErrors({ 202: S.NotificationAccepted }),
+      detail: doc("notifications", "Queue a notification", "Queues sendMessage as a durable job (Telegram's send limits apply; one chat's messages go in order). `dedupeKey` makes it idempotent. Audited. Role: operator."),
+    })
+    .post("/internal/notifications", queueNotification, {
+      parse: jsonBody,
+      body: S.NotificationBody,
+      response: S.withErrors({ 202: S.NotificationAccepted }),
+      detail: doc("internal", "Queue a notification (services)", "The same as POST /admin/notifications for other services. Only role `service` may call it. Audited."),
+    })
     .get(
       "/admin/service-accounts",
       async ({ query }) => {
         const limit = Number(query.limit ?? 50);
-        const rows = await accounts.list(limit, query.cursor ? Number(query.cursor) : 0);
+        const rows = await ops.accounts.list(limit, query.cursor ? Number(query.cursor) : 0);
         return { accounts: rows.map(accountView), nextCursor: nextCursor(rows, limit) };
       },
       {
@@ -240,14 +186,11 @@ export function createAdminRoutes(ctx: AppContext) {
     )
     .post(
       "/admin/service-accounts",
-      ({ body, caller, set }) =>
-        auditor.run({ actor: caller.actor, action: "service_accounts.create", target: body.name, detail: { role: body.role } }, () =>
-          mapped(async () => {
-            const { account, token } = await accounts.create(body.name, body.role);
-            set.status = 201;
-            return { account: accountView(account), token };
-          }),
-        ),
+      async ({ body, caller, set }) => {
+        const { account, token } = await ops.createAccount(caller.actor, body);
+        set.status = 201;
+        return { account: accountView(account), token };
+      },
       {
         parse: jsonBody,
         body: S.AccountCreateBody,
@@ -255,24 +198,17 @@ export function createAdminRoutes(ctx: AppContext) {
         detail: doc("service-accounts", "Create a service account", "Returns its bearer token this once; only a SHA-256 hash is stored. Audited. Role: admin."),
       },
     )
-    .delete(
-      "/admin/service-accounts/:name",
-      ({ params, caller }) =>
-        auditor.run({ actor: caller.actor, action: "service_accounts.revoke", target: params.name }, () =>
-          mapped(async () => accountView(await accounts.revoke(params.name))),
-        ),
-      {
-        parse: "none",
-        params: S.NameParams,
-        response: S.withErrors({ 200: S.AccountView }, { 404: S.NotFound }),
-        detail: doc("service-accounts", "Revoke a service account", "Its token stops working at once. Idempotent. Audited. Role: admin."),
-      },
-    )
+    .delete("/admin/service-accounts/:name", async ({ params, caller }) => accountView((await ops.revokeAccount(caller.actor, params.name)).account), {
+      parse: "none",
+      params: S.NameParams,
+      response: S.withErrors({ 200: S.AccountView }, { 404: S.NotFound }),
+      detail: doc("service-accounts", "Revoke a service account", "Its token stops working at once. Idempotent. Audited. Role: admin."),
+    })
     .get(
       "/admin/audit",
       async ({ query }) => {
         const limit = Number(query.limit ?? 50);
-        const rows = await ctx.store.audit.page(limit, query.cursor ? Number(query.cursor) : null);
+        const rows = await deps.audit.page(limit, query.cursor ? Number(query.cursor) : null);
         return { entries: rows.map(auditView), nextCursor: nextCursor(rows, limit) };
       },
       {

@@ -1,5 +1,6 @@
 import { t } from "elysia";
 import { JOB_STATES } from "../store/states";
+import { NOTIFY_TEXT_MAX } from "../telegram/notifications";
 
 /** Request and response schemas of the admin API: validation and the OpenAPI document in one. */
 
@@ -117,7 +118,7 @@ export const NotificationBody = t.Object({
     example: 42,
     error: "must be a chat id (integer) or @channelusername",
   }),
-  text: t.String({ minLength: 1, maxLength: 4096, example: "Deployment finished" }),
+  text: t.String({ minLength: 1, maxLength: NOTIFY_TEXT_MAX, example: "Deployment finished" }),
   parseMode: t.Optional(t.Union([t.Literal("HTML"), t.Literal("MarkdownV2"), t.Literal("Markdown")], { error: "must be HTML, MarkdownV2 or Markdown" })),
   dedupeKey: t.Optional(
     t.String({ minLength: 1, maxLength: 128, pattern: "^[A-Za-z0-9:._-]+$", description: "Same key → same job (idempotent)", example: "deploy-2026-11-25" }),

@@ -1,12 +1,13 @@
 import { randomBytes } from "node:crypto";
 import { Elysia, t } from "elysia";
-import type { AppContext } from "../app";
-import { ConfigError } from "../config";
+import { ConfigError, type Config } from "../config";
 import { HttpError } from "../http-error";
 import { cappedJson, type JsonBodyLimits } from "../json-body";
 import { peerAddress } from "../peer-address";
-import { notificationJob } from "../queue/notify";
-import type { User, UserSighting } from "../store/types";
+import { notificationJob } from "../telegram/notifications";
+import type { Store, User, UserSighting } from "../store/types";
+import type { Logger } from "../log";
+import type { Metrics } from "../metrics";
 import { statusOf, type AuthResult } from "./auth-result";
 import { resolveClientIp, trustedProxyMatcher } from "./client-ip";
 import { INIT_DATA_MAX_LENGTH, replayWindowEnd, validateInitData } from "./init-data";
@@ -51,9 +52,15 @@ export function loginNotificationText(method: SignInMethod, at: number, ip: stri
 }
 
 export interface AuthRouteDeps {
-  /** Tests replace them; by default the context's (shared through Redis with TGWH_REDIS_URL). */
-  ipLimiter?: RateLimiter;
-  userLimiter?: RateLimiter;
+  cfg: Pick<Config, "botToken" | "sessionSecret" | "sessionTtl" | "trustedProxies" | "initDataMaxAge" | "loginNotify">;
+  store: Pick<Store, "users" | "settings" | "jobs" | "initDataReplays">;
+  /** Sign-ins per client IP and per Telegram user (shared through Redis with TGWH_REDIS_URL). */
+  limits: { ip: RateLimiter; user: RateLimiter };
+  metrics: Pick<Metrics, "authValidations" | "authRateLimited">;
+  log: Logger;
+  clock: () => number;
+  /** A login notification was committed: the worker looks now. */
+  wakeWorker: () => void;
 }
 
 /**
@@ -61,17 +68,16 @@ export interface AuthRouteDeps {
  * A sign-in: per-IP limit → signature and freshness → per-user limit → user upsert (and the
  * login notification job, in the same group commit) → session token.
  */
-export async function createAuthRoutes(ctx: AppContext, deps: AuthRouteDeps = {}) {
-  const { cfg, metrics, clock } = ctx;
-  const log = ctx.log.child({ component: "auth" });
-  const sessionSecret = await resolveSessionSecret(cfg.sessionSecret, ctx.store.settings);
+export async function createAuthRoutes(deps: AuthRouteDeps) {
+  const { cfg, metrics, clock } = deps;
+  const log = deps.log.child({ component: "auth" });
+  const sessionSecret = await resolveSessionSecret(cfg.sessionSecret, deps.store.settings);
   if (sessionSecret.deletedGenerated) {
     log.warn("TGWH_SESSION_SECRET is configured: deleted the generated session key from the database; sessions it signed no longer verify");
   }
   const sessions = createSessionIssuer({ secret: sessionSecret.secret, ttlSeconds: cfg.sessionTtl, clock });
-  const { users, initDataReplays: replays } = ctx.store;
-  const ipLimiter = deps.ipLimiter ?? ctx.limits.authIp;
-  const userLimiter = deps.userLimiter ?? ctx.limits.authUser;
+  const { users, jobs, initDataReplays: replays } = deps.store;
+  const { ip: ipLimiter, user: userLimiter } = deps.limits;
   let isTrusted: (ip: string) => boolean;
   try {
     isTrusted = trustedProxyMatcher(cfg.trustedProxies);
@@ -117,7 +123,7 @@ export async function createAuthRoutes(ctx: AppContext, deps: AuthRouteDeps = {}
     const now = clock();
     // Both writes are queued in the same tick, so they share one transaction (group commit).
     const upserted = users.upsert(sighting, now);
-    const notified = cfg.loginNotify ? ctx.store.jobs.insert([loginJob(method, sighting.telegramId, now, ip)]) : null;
+    const notified = cfg.loginNotify ? jobs.insert([loginJob(method, sighting.telegramId, now, ip)]) : null;
     let row: User;
     try {
       [row] = await Promise.all([upserted, notified]);
@@ -125,7 +131,7 @@ export async function createAuthRoutes(ctx: AppContext, deps: AuthRouteDeps = {}
       log.error({ err, method }, "storing the sign-in failed");
       throw new HttpError(503, "storage unavailable; try signing in again shortly", { "retry-after": "5" });
     }
-    if (notified) ctx.worker.wake();
+    if (notified) deps.wakeWorker();
     const session = await sessions.issue(sighting.telegramId);
     log.info({ method, telegramId: sighting.telegramId, ip }, "signed in");
     return { ok: true as const, token: session.token, expiresAt: new Date(session.expiresAt * 1000).toISOString(), user: publicUser(row) };

@@ -1,24 +1,21 @@
 import { userInfo } from "node:os";
-import { createAuditor, type Auditor } from "../admin/audit";
-import { createServiceAccounts, type ServiceAccounts } from "../admin/service-accounts";
 import { loadConfig, secretsOf, type Config } from "../config";
 import { createScrubber } from "../log";
+import { createOperations, type Operations } from "../operations";
+import { webhookDeps } from "../operations/telegram-webhook";
 import { openStore } from "../store/open";
-import type { BackupResult, JobStore } from "../store/types";
+import type { Store } from "../store/types";
 import { actAsServiceUser } from "./run-as-service-user";
 
-/** What the operator commands share: the same store the admin API uses. */
+/** What the operator commands share: the operations and reads the admin API has, on the service's store. */
 export interface CliAdmin {
   cfg: Config;
-  /** Where the store is, for messages (never a password). */
-  location: string;
-  accounts: ServiceAccounts;
-  jobs: JobStore;
-  auditor: Auditor;
+  /** For reads (jobs ls, token list) and messages; every change goes through `operations`. */
+  store: Pick<Store, "location" | "jobs">;
+  /** The audited actions (operations/); their failures become exit codes in cli/command.ts. */
+  operations: Operations;
   /** How the audit log names this command's caller (cliActor). */
   actor: string;
-  /** A consistent online copy (Store.backup). */
-  backup(target: string): Promise<BackupResult>;
   /** Makes every write durable, then closes the store. */
   close(): Promise<void>;
 }
@@ -46,7 +43,8 @@ export function cliActor(env: Record<string, string | undefined>): string {
 /**
  * Opens the store the service uses (safe while it runs: SQLite's WAL, busy_timeout and short
  * write transactions), as its owner when run as root. It never creates one (MissingDatabaseError
- * names the path and says to run `tgwh migrate`); pending migrations are applied.
+ * names the path and says to run `tgwh migrate`); pending migrations are applied. The running
+ * service's worker is not woken by what a command queues: its next poll (within a second) finds it.
  */
 export async function openCliAdmin(env: Record<string, string | undefined>): Promise<CliAdmin> {
   const cfg = loadConfig(env);
@@ -54,15 +52,7 @@ export async function openCliAdmin(env: Record<string, string | undefined>): Pro
   const actor = cliActor(env);
   actAsServiceUser(cfg.dbPath);
   const store = await openStore(cfg, { migrate: true, mustExist: "migrated" });
-  const errorLog = { error: (o: object, msg: string) => process.stderr.write(`tgwh: ${msg}\n`) };
-  return {
-    cfg,
-    location: store.location,
-    accounts: createServiceAccounts(store.accounts),
-    jobs: store.jobs,
-    auditor: createAuditor(store.audit, errorLog as never, createScrubber(secretsOf(cfg))),
-    backup: (target) => store.backup(target),
-    actor,
-    close: () => store.close(),
-  };
+  const errorLog = { error: (_fields: object, msg: string) => void process.stderr.write(`tgwh: ${msg}\n`) };
+  const operations = createOperations({ store, telegram: webhookDeps(cfg), log: errorLog, scrub: createScrubber(secretsOf(cfg)), clock: Date.now });
+  return { cfg, store, operations, actor, close: () => store.close() };
 }

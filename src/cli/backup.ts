@@ -1,6 +1,5 @@
 import { accessSync, constants } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { BackupTargetError } from "../store/types";
 import { openCliAdmin } from "./admin-context";
 import { intOption, output, parseArgs } from "./args";
 import { backupFileName, pruneBackups } from "./backup-rotation";
@@ -42,15 +41,12 @@ export const backupCommand: Command = {
         if (code === "EACCES") throw new UsageError(`cannot write to ${dirname(target)}: permission denied (EACCES) for the database's owner; use /var/backups/tgwh`);
         if (code === "ENOENT") throw new UsageError(`directory ${dirname(target)} does not exist`);
       }
-      const res = await admin.auditor.run({ actor: admin.actor, action: "backup", target }, () => admin.backup(target));
+      const res = await admin.operations.takeBackup(admin.actor, target);
       const pruned = dir ? pruneBackups(dir, keep) : [];
       output(p.flags.has("--json"), { ...res, pruned }, () =>
-        `backup of ${admin.location} written to ${res.file} (${res.bytes} bytes, quick_check ok)${pruned.length ? `; removed ${pruned.length} older backup(s), keeping ${keep}` : ""}`,
+        `backup of ${admin.store.location} written to ${res.file} (${res.bytes} bytes, quick_check ok)${pruned.length ? `; removed ${pruned.length} older backup(s), keeping ${keep}` : ""}`,
       );
       return EXIT.ok;
-    } catch (err) {
-      if (err instanceof BackupTargetError) throw new UsageError(err.message);
-      throw err;
     } finally {
       await admin.close();
     }

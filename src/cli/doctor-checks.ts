@@ -1,5 +1,5 @@
 /** The judgements of `tgwh doctor`: facts in, OK/WARN/FAIL lines with a hint out. Pure. */
-import { DEFAULT_ALLOWED_UPDATES } from "../admin/webhook-ops";
+import { DEFAULT_ALLOWED_UPDATES } from "../operations/telegram-webhook";
 
 export type CheckStatus = "OK" | "WARN" | "FAIL";
 

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, statSync, statfsSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { getWebhookStatus, webhookDeps } from "../admin/webhook-ops";
+import { getWebhookStatus, webhookDeps } from "../operations/telegram-webhook";
 import { ConfigError, loadConfig, secretsOf, type Config } from "../config";
 import { createScrubber } from "../log";
 import { openStore } from "../store/open";

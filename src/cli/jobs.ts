@@ -35,7 +35,7 @@ export const jobsCommand: Command = {
       const limit = intOption(p, "--limit", 50, 1, 500);
       const admin = await openCliAdmin(env);
       try {
-        const rows = await admin.jobs.list({ state: state as JobState | undefined, kind: p.options.get("--kind"), limit, cursor: cursor ? Number(cursor) : undefined });
+        const rows = await admin.store.jobs.list({ state: state as JobState | undefined, kind: p.options.get("--kind"), limit, cursor: cursor ? Number(cursor) : undefined });
         const next = rows.length === limit && rows.length > 0 ? String(rows[rows.length - 1]!.id) : null;
         const jobs = rows.map((j) => jobView(j, p.flags.has("--payload")));
         output(json, { jobs, nextCursor: next }, () =>
@@ -58,7 +58,7 @@ export const jobsCommand: Command = {
       const limit = intOption(p, "--limit", 100, 1, RETRY_DEAD_MAX);
       const admin = await openCliAdmin(env);
       try {
-        const res = await admin.auditor.run({ actor: admin.actor, action: "jobs.retry_dead", detail: { limit } }, () => admin.jobs.retryDead(limit));
+        const res = await admin.operations.retryDeadJobs(admin.actor, limit);
         output(json, res, () => `retried ${res.retried.length} dead job(s)${res.remaining ? `; ${res.remaining} still dead (run again)` : ""}`);
         return EXIT.ok;
       } finally {
@@ -74,14 +74,11 @@ export const jobsCommand: Command = {
     try {
       const results: { id: number; outcome: string; state?: string }[] = [];
       for (const id of ids) {
-        const r = await admin.auditor
-          .run({ actor: admin.actor, action: "jobs.retry", target: id }, async () => {
-            const res = await admin.jobs.retry(id);
-            if (res.outcome === "not_found") throw new Error(`no job with id ${id}`);
-            if (res.outcome === "not_dead") throw new Error(`job ${id} is ${res.state}; only dead jobs can be retried`);
-            return { id, outcome: "retried" };
-          })
-          .catch((err: Error) => ({ id, outcome: "failed", error: err.message }));
+        // One id failing does not stop the others: each line says what happened to its job.
+        const r = await admin.operations.retryJob(admin.actor, id).then(
+          () => ({ id, outcome: "retried" }),
+          (err: Error) => ({ id, outcome: "failed", error: err.message }),
+        );
         results.push(r);
       }
       const failed = results.filter((r) => r.outcome !== "retried");

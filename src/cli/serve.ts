@@ -1,15 +1,12 @@
-import { createAppContext, startWorker } from "../app";
+import { createService } from "../app";
 import { checkServeConfig, secretsOf, type Config } from "../config";
 import { devBanner, resolveDevSecrets, startDevBotApiIfNeeded } from "../dev/sandbox";
-import { createHttpApp, createWebhookFor } from "../http";
 import { WEBHOOK_PATH } from "../telegram/webhook";
 import { createLogger } from "../log";
 import { errorResponse } from "../http-error";
 import { guardedRoutes, refuseUnseen } from "../path-guard";
 import { limitsStartupWarnings } from "../limits/create-limits";
 import { notePeerAddress } from "../peer-address";
-import { startRetention } from "../queue/retention";
-import { routeModules } from "../routes";
 import { VERSION } from "../version";
 
 /** Bodies above this are refused by Bun itself; each route enforces its own, smaller cap. */
@@ -23,17 +20,14 @@ export async function serve(baseCfg: Config): Promise<number> {
   const devApi = startDevBotApiIfNeeded(baseWithSecrets, log);
   // In the sandbox every Bot API caller (worker, admin webhook routes) talks to the stand-in.
   const cfg: Config = devApi ? { ...baseWithSecrets, telegramApi: devApi.apiRoot } : baseWithSecrets;
-  const apiRoot = cfg.telegramApi;
   if (cfg.initDataMaxAge === 0) log.warn("TGWH_INIT_DATA_MAX_AGE=0: initData freshness is not checked; a leaked initData stays valid forever");
   if (cfg.synchronous === "NORMAL") log.warn("TGWH_SQLITE_SYNCHRONOUS=NORMAL: a power loss can lose the last acknowledged updates");
 
   // The store work passes sharedStore: cfg.databaseUrl !== null here once PostgreSQL exists.
   for (const w of limitsStartupWarnings({ redisUrl: cfg.redisUrl, sharedStore: false })) log.warn(w);
 
-  const ctx = await createAppContext(cfg, log, Date.now, { checkpointThread: true });
-  ctx.limits.start();
-  const handleWebhook = createWebhookFor(ctx);
-  const app = createHttpApp(ctx, await routeModules(ctx), handleWebhook);
+  const service = await createService(cfg, log, { checkpointThread: true });
+  const { handleWebhook, http } = service;
   const server = Bun.serve({
     hostname: cfg.listen.hostname,
     port: cfg.listen.port,
@@ -42,7 +36,7 @@ export async function serve(baseCfg: Config): Promise<number> {
       // Every raw path is checked before Elysia routes it (path-guard.ts: `\`, dot segments).
       ...guardedRoutes((req, srv) => {
         notePeerAddress(req, srv.requestIP(req)?.address);
-        return app.fetch(req);
+        return http.fetch(req);
       }),
       // The hot path skips Elysia's router and hooks (see docs/performance.md): the same handler
       // function, so the same answers; Elysia still serves other methods on this path. An exact
@@ -61,8 +55,7 @@ export async function serve(baseCfg: Config): Promise<number> {
   if (cfg.dev) process.stderr.write(devBanner(cfg, baseUrl));
 
   let stopping = false;
-  const stopRetention = startRetention({ jobs: ctx.store.jobs, initDataReplays: ctx.store.initDataReplays, retentionDays: cfg.retentionDays, clock: ctx.clock, log: ctx.log });
-  void startWorker(ctx, apiRoot, cfg.botToken!, () => stopping);
+  service.start();
 
   return await new Promise<number>((resolve) => {
     const shutdown = async (signal: string) => {
@@ -79,12 +72,8 @@ export async function serve(baseCfg: Config): Promise<number> {
       const until = Date.now() + 5000;
       while (server.pendingRequests > 0 && Date.now() < until) await Bun.sleep(10);
       await server.stop(true);
-      stopRetention();
-      const res = await ctx.worker.stop(cfg.shutdownSeconds * 1000);
-      ctx.metrics.workerUp.set(0);
-      await ctx.limits.stop();
+      const res = await service.stop(cfg.shutdownSeconds * 1000);
       devApi?.stop();
-      await ctx.store.close(); // makes every queued write durable first
       log.info(res, "stopped");
       log.flush();
       resolve(0);

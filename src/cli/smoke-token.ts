@@ -29,18 +29,16 @@ export function leftoverSmokeAccounts(accounts: { name: string; createdAt: numbe
 
 export async function createSmokeToken(env: Record<string, string | undefined>): Promise<SmokeToken> {
   const admin: CliAdmin = await openCliAdmin(env);
-  const audited = <T>(action: string, target: string, fn: () => Promise<T>) => admin.auditor.run({ actor: admin.actor, action, target }, fn);
-  for (const name of leftoverSmokeAccounts(await admin.accounts.list(100000), Date.now())) {
-    await audited("service_accounts.revoke", name, () => admin.accounts.revoke(name));
-  }
+  const ops = admin.operations;
+  for (const name of leftoverSmokeAccounts(await ops.accounts.list(100000), Date.now())) await ops.revokeAccount(admin.actor, name);
   const name = smokeAccountName(Date.now(), process.pid);
-  const { token } = await audited("service_accounts.create", name, () => admin.accounts.create(name, "operator"));
+  const { token } = await ops.createAccount(admin.actor, { name, role: "operator" });
   let revoked = false;
   const revoke = async () => {
     if (revoked) return;
     revoked = true;
     try {
-      await audited("service_accounts.revoke", name, () => admin.accounts.revoke(name));
+      await ops.revokeAccount(admin.actor, name);
     } finally {
       await admin.close();
     }

@@ -1,5 +1,4 @@
 import { accountView } from "../admin/views";
-import { AccountError } from "../admin/service-accounts";
 import { ROLES, type Role } from "../store/states";
 import { openCliAdmin } from "./admin-context";
 import { intOption, output, parseArgs } from "./args";
@@ -33,17 +32,11 @@ export const tokenCommand: Command = {
       if (p.positionals.length) throw new UsageError(`unexpected argument '${p.positionals[0]}'`);
       const admin = await openCliAdmin(env);
       try {
-        const { account, token } = await admin.auditor.run(
-          { actor: admin.actor, action: "service_accounts.create", target: name, detail: { role } },
-          () => admin.accounts.create(name, role as Role),
-        );
+        const { account, token } = await admin.operations.createAccount(admin.actor, { name, role: role as Role });
         output(json, { account: accountView(account), token }, () =>
           [`created ${account.role} account '${account.name}'. Its token (shown only now; keep it in a secret store):`, "", token].join("\n"),
         );
         return EXIT.ok;
-      } catch (err) {
-        if (err instanceof AccountError) throw err.kind === "invalid" ? new UsageError(err.message) : err;
-        throw err;
       } finally {
         await admin.close();
       }
@@ -53,7 +46,7 @@ export const tokenCommand: Command = {
       const limit = intOption(p, "--limit", 1000, 1, 100000);
       const admin = await openCliAdmin(env);
       try {
-        const rows = (await admin.accounts.list(limit)).map(accountView);
+        const rows = (await admin.operations.accounts.list(limit)).map(accountView);
         output(json, { accounts: rows }, () => {
           if (rows.length === 0) return "no service accounts yet: tgwh token create --name NAME --role admin";
           const w = Math.max(4, ...rows.map((r) => r.name.length));
@@ -72,12 +65,11 @@ export const tokenCommand: Command = {
     if (extra.length) throw new UsageError(`unexpected argument '${extra[0]}'`);
     const admin = await openCliAdmin(env);
     try {
-      const before = await admin.accounts.byName(name);
-      if (before?.revokedAt) {
-        output(json, { account: accountView(before), alreadyRevoked: true }, () => `'${name}' was already revoked at ${new Date(before.revokedAt!).toISOString()}; nothing changed`);
+      const { account, alreadyRevoked } = await admin.operations.revokeAccount(admin.actor, name);
+      if (alreadyRevoked) {
+        output(json, { account: accountView(account), alreadyRevoked }, () => `'${name}' was already revoked at ${new Date(account.revokedAt!).toISOString()}; nothing changed`);
         return EXIT.ok;
       }
-      const account = await admin.auditor.run({ actor: admin.actor, action: "service_accounts.revoke", target: name }, () => admin.accounts.revoke(name));
       output(json, { account: accountView(account) }, () => `revoked '${account.name}' (${account.role}); its token no longer works`);
       return EXIT.ok;
     } finally {

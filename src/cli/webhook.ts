@@ -1,5 +1,6 @@
-import { deleteWebhook, getWebhookStatus, setWebhook, TelegramCallError, validateSetOptions, webhookDeps, WebhookInputError } from "../admin/webhook-ops";
 import { loadConfig } from "../config";
+import { OperationError } from "../operations/errors";
+import { getWebhookStatus, validateSetOptions, webhookDeps } from "../operations/telegram-webhook";
 import { openCliAdmin } from "./admin-context";
 import { intOption, output, parseArgs } from "./args";
 import { EXIT, UsageError, type Command } from "./command";
@@ -35,14 +36,14 @@ export const webhookCommand: Command = {
     try {
       validateSetOptions({ allowedUpdates, maxConnections });
     } catch (err) {
-      if (err instanceof WebhookInputError) throw new UsageError(`--allowed-updates: ${err.message}`);
+      if (err instanceof OperationError && err.failure === "invalid") throw new UsageError(`--allowed-updates: ${err.message}`);
       throw err;
     }
     if (sub !== "set" && (allowedUpdates || maxConnections !== undefined)) throw new UsageError(`--allowed-updates and --max-connections go with set`);
 
     if (sub === "info") {
       // Only reads Telegram: no database needed.
-      try {
+      {
         const st = await getWebhookStatus(webhookDeps(loadConfig(env)));
         output(json, st, () => {
           const t = st.telegram;
@@ -57,23 +58,13 @@ export const webhookCommand: Command = {
           ].join("\n");
         });
         return EXIT.ok;
-      } catch (err) {
-        if (err instanceof TelegramCallError) {
-          process.stderr.write(`tgwh: ${err.message}\n`);
-          return EXIT.failure;
-        }
-        throw err;
       }
     }
 
     const admin = await openCliAdmin(env);
-    const deps = webhookDeps(admin.cfg);
     try {
       if (sub === "set") {
-        const res = await admin.auditor.run(
-          { actor: admin.actor, action: "webhook.set", detail: { allowedUpdates, maxConnections, dropPendingUpdates: drop } },
-          () => setWebhook(deps, { allowedUpdates, maxConnections, dropPendingUpdates: drop }),
-        );
+        const res = await admin.operations.setWebhook(admin.actor, { allowedUpdates, maxConnections, dropPendingUpdates: drop });
         output(json, res, () =>
           [
             `webhook set to ${res.url}${res.previousUrl && res.previousUrl !== res.url ? ` (was ${res.previousUrl})` : ""}`,
@@ -82,17 +73,9 @@ export const webhookCommand: Command = {
         );
         return EXIT.ok;
       }
-      const res = await admin.auditor.run({ actor: admin.actor, action: "webhook.delete", detail: { dropPendingUpdates: drop } }, () =>
-        deleteWebhook(deps, { dropPendingUpdates: drop }),
-      );
+      const res = await admin.operations.deleteWebhook(admin.actor, { dropPendingUpdates: drop });
       output(json, res, () => `webhook deleted${drop ? " (pending updates dropped)" : ""}`);
       return EXIT.ok;
-    } catch (err) {
-      if (err instanceof TelegramCallError) {
-        process.stderr.write(`tgwh: ${err.message}\n`);
-        return EXIT.failure;
-      }
-      throw err;
     } finally {
       await admin.close();
     }

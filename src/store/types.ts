@@ -241,7 +241,7 @@ export interface UserStore {
   byId(telegramId: number): Promise<User | null>;
 }
 
-/** Rows only: tokens, their hashing and the name rules live in admin/service-accounts.ts. */
+/** Rows only: tokens, their hashing and the name rules live in operations/service-accounts.ts. */
 export interface AccountStore {
   /** null when the name is taken (nothing written). */
   create(a: { name: string; role: Role; tokenHash: string }): Promise<ServiceAccount | null>;

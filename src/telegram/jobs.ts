@@ -3,14 +3,7 @@ import type { Update } from "grammy/types";
 import { PermanentJobError } from "../queue/errors";
 import type { JobHandler } from "../queue/worker";
 import { classifyBotApiError } from "./api-errors";
-
-export interface NotifyPayload {
-  chatId: number | string;
-  text: string;
-  parseMode?: "HTML" | "MarkdownV2" | "Markdown";
-}
-
-export const NOTIFY_MAX_ATTEMPTS = 10;
+import type { NotifyPayload } from "./notifications";
 
 /** Runs fn and rethrows a Bot API failure as the worker's retry/permanent signal. */
 async function withBotApiErrors(fn: () => Promise<unknown>): Promise<void> {
@@ -29,17 +22,17 @@ function parsePayload<T>(raw: string, what: string): T {
   }
 }
 
-/** The job kinds the Telegram side handles; each row is one kind. */
-export function createTelegramJobHandlers(getBot: () => Bot): Record<string, JobHandler> {
+/** The job kinds the Telegram side handles, one row each, run by `bot` (built before the worker starts). */
+export function createTelegramJobHandlers(bot: Pick<Bot, "handleUpdate" | "api">): Record<string, JobHandler> {
   return {
     "telegram.update": async (job, { log }) => {
       const update = parsePayload<Update>(job.payload, "update");
       log.debug("handling update");
-      await withBotApiErrors(() => getBot().handleUpdate(update));
+      await withBotApiErrors(() => bot.handleUpdate(update));
     },
     "notify.send": async (job) => {
       const p = parsePayload<NotifyPayload>(job.payload, "notification");
-      await withBotApiErrors(() => getBot().api.sendMessage(p.chatId, p.text, p.parseMode ? { parse_mode: p.parseMode } : {}));
+      await withBotApiErrors(() => bot.api.sendMessage(p.chatId, p.text, p.parseMode ? { parse_mode: p.parseMode } : {}));
     },
   };
 }

@@ -263,7 +263,7 @@ describe("service accounts and the audit log", () => {
     expect(has("account:api-operator", "jobs.retry", "error: job")).toBe(true);
     expect(has("account:api-operator", "jobs.retry_dead")).toBe(true);
     expect(has("account:api-operator", "notifications.send")).toBe(true);
-    expect(has("account:api-service", "internal.notifications.send")).toBe(true);
+    expect(has("account:api-service", "notifications.send")).toBe(true);
     expect(has("account:api-operator", "webhook.set")).toBe(true);
     expect(has("account:api-operator", "webhook.set", "error: Telegram refused")).toBe(true);
     expect(has("account:api-operator", "webhook.delete")).toBe(true);

@@ -1,6 +1,7 @@
 /** The pure decisions behind the operator's CLI: database guard, user switch, webhook settings, backups, smoke tokens, arguments. */
 import { describe, expect, test } from "bun:test";
-import { settingsToSend, webhookUrlProblem, validateSetOptions, WebhookInputError } from "../../src/admin/webhook-ops";
+import { OperationError } from "../../src/operations/errors";
+import { settingsToSend, webhookUrlProblem, validateSetOptions } from "../../src/operations/telegram-webhook";
 import { parseArgs } from "../../src/cli/args";
 import { backupFileName, backupsToPrune } from "../../src/cli/backup-rotation";
 import { replacedDirName } from "../../src/cli/restore";
@@ -78,7 +79,7 @@ describe("webhook settings", () => {
     expect(unknownUpdateTypes(["message", "callback_query"])).toBeNull();
     expect(unknownUpdateTypes(["mesage"])).toStartWith("unknown update type 'mesage' (did you mean 'message'?)");
     expect(unknownUpdateTypes(["foo", "bar_baz_qux"])).toStartWith("unknown update types 'foo', 'bar_baz_qux';");
-    expect(() => validateSetOptions({ allowedUpdates: ["mesage"] })).toThrow(WebhookInputError);
+    expect(() => validateSetOptions({ allowedUpdates: ["mesage"] })).toThrow(OperationError);
     expect(() => validateSetOptions({ maxConnections: 101 })).toThrow("1 to 100");
   });
 });

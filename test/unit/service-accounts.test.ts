@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { AccountError, createServiceAccounts, hashToken, LAST_USED_GRANULARITY_MS } from "../../src/admin/service-accounts";
-import { notificationJob } from "../../src/queue/notify";
+import { OperationError } from "../../src/operations/errors";
+import { createServiceAccounts, hashToken, LAST_USED_GRANULARITY_MS } from "../../src/operations/service-accounts";
+import { notificationJob } from "../../src/telegram/notifications";
 import { createSqliteStore, type SqliteStore } from "../../src/store/sqlite";
 import type { AccountStore } from "../../src/store/types";
 import { removeDir, tempDir } from "../support/tgwh";
@@ -51,7 +52,8 @@ describe("service accounts", () => {
       (e: Error) => e,
     );
     expect(err?.message).toBe("'ci' is the name of an account revoked at 2026-11-29T15:04:05.000Z; names are never reused (the audit log refers to them): pick another, e.g. ci-2");
-    expect((err as AccountError).kind).toBe("exists");
+    expect(err).toBeInstanceOf(OperationError);
+    expect((err as OperationError).failure).toBe("conflict");
     // Nothing was written: still the one revoked account.
     expect((await accounts.list(10)).map((a) => [a.name, a.revokedAt])).toEqual([["ci", now]]);
   });

@@ -4,8 +4,15 @@ import { ConfigError, secretsOf, type Config } from "../config";
 import { createScrubber, type Scrub } from "../log";
 import { unknownUpdateTypes } from "../telegram/update-types";
 import { WEBHOOK_PATH } from "../telegram/webhook";
+import { OperationError, TelegramCallError } from "./errors";
 
-/** What the webhook operations need; the admin route and `tgwh webhook` both build it from Config. */
+/**
+ * Telegram's side of the webhook: getWebhookInfo, setWebhook and deleteWebhook with the bot's
+ * token, their failures as TelegramCallError. Audited by operations/webhook.ts; read by
+ * GET /admin/webhook, `tgwh webhook info` and `tgwh doctor`.
+ */
+
+/** What these calls need, from Config (webhookDeps). */
 export interface WebhookOpsDeps {
   botToken: string | null;
   webhookSecret: string | null;
@@ -28,11 +35,6 @@ export const DEFAULT_MAX_CONNECTIONS = 40;
 /** The only ports Telegram delivers webhooks to. */
 export const WEBHOOK_PORTS = [443, 80, 88, 8443] as const;
 
-/** A request Telegram would refuse or misread (an unknown update type, a port it never calls): the caller's mistake. */
-export class WebhookInputError extends Error {
-  override name = "WebhookInputError";
-}
-
 /** Null when Telegram can deliver to `url`; else why not. Pure. */
 export function webhookUrlProblem(url: string): string | null {
   let u: URL;
@@ -49,14 +51,14 @@ export function webhookUrlProblem(url: string): string | null {
   return null;
 }
 
-/** Checks what the caller asked for before anything is sent; throws WebhookInputError. Pure. */
+/** Checks what the caller asked for before anything is sent: an OperationError "invalid" names what Telegram would refuse. Pure. */
 export function validateSetOptions(opts: SetWebhookOptions): void {
   if (opts.allowedUpdates) {
     const problem = unknownUpdateTypes(opts.allowedUpdates);
-    if (problem) throw new WebhookInputError(problem);
+    if (problem) throw new OperationError("invalid", problem);
   }
   if (opts.maxConnections !== undefined && !(Number.isInteger(opts.maxConnections) && opts.maxConnections >= 1 && opts.maxConnections <= 100)) {
-    throw new WebhookInputError("max_connections must be an integer from 1 to 100");
+    throw new OperationError("invalid", "max_connections must be an integer from 1 to 100");
   }
 }
 
@@ -72,18 +74,6 @@ export function settingsToSend(opts: SetWebhookOptions, current: { url: string; 
   const allowedUpdates = opts.allowedUpdates ?? (registered ? (current.allowedUpdates ?? null) : DEFAULT_ALLOWED_UPDATES);
   const kept = registered ? [...(opts.maxConnections === undefined ? ["max_connections"] : []), ...(opts.allowedUpdates === undefined ? ["allowed_updates"] : [])] : [];
   return { maxConnections, allowedUpdates, kept };
-}
-
-/** Telegram answered with an error or could not be reached. The message is scrubbed of every secret. */
-export class TelegramCallError extends Error {
-  constructor(
-    message: string,
-    /** Telegram's error_code, or null when the call did not reach it. */
-    readonly code: number | null,
-  ) {
-    super(message);
-    this.name = "TelegramCallError";
-  }
 }
 
 /** Telegram's view of the webhook, in camelCase, without anything secret (it holds none). */

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { Role } from "../store/states";
 import type { AccountStore, ServiceAccount } from "../store/types";
+import { OperationError } from "./errors";
 
 export const TOKEN_PREFIX = "tgwh_";
 /** Names are shown in logs and audit rows and used in URLs and CLI arguments: keep them plain. */
@@ -14,16 +15,6 @@ export const newToken = (): string => TOKEN_PREFIX + randomBytes(32).toString("b
 /** Only this is stored: a leaked database does not leak usable tokens. Tokens are random, so no salt is needed. */
 export const hashToken = (token: string): string => createHash("sha256").update(token).digest("hex");
 
-export class AccountError extends Error {
-  constructor(
-    readonly kind: "exists" | "not_found" | "invalid",
-    message: string,
-  ) {
-    super(message);
-    this.name = "AccountError";
-  }
-}
-
 /** Service accounts and their bearer tokens, over the store's account rows. */
 export function createServiceAccounts(rows: AccountStore, clock: () => number = Date.now) {
   // Per-process memory of the last write, so a busy token costs one write a minute, not one per call.
@@ -32,22 +23,22 @@ export function createServiceAccounts(rows: AccountStore, clock: () => number = 
     /** Creates an account and returns its token: the only time the token exists in clear. */
     async create(name: string, role: Role): Promise<{ account: ServiceAccount; token: string }> {
       if (!ACCOUNT_NAME_RE.test(name)) {
-        throw new AccountError("invalid", "name must be 1-64 characters of A-Z, a-z, 0-9, '.', '_' and '-', starting with a letter or digit");
+        throw new OperationError("invalid", "name must be 1-64 characters of A-Z, a-z, 0-9, '.', '_' and '-', starting with a letter or digit");
       }
       const token = newToken();
       const account = await rows.create({ name, role, tokenHash: hashToken(token) });
       if (!account) {
         const taken = await rows.byName(name);
         // A revoked name stays taken: audit rows name accounts, and one name must mean one account.
-        if (taken?.revokedAt) throw new AccountError("exists", `'${name}' is the name of an account revoked at ${new Date(taken.revokedAt).toISOString()}; names are never reused (the audit log refers to them): pick another, e.g. ${name}-2`);
-        throw new AccountError("exists", `a service account named '${name}' already exists; revoke it or pick another name`);
+        if (taken?.revokedAt) throw new OperationError("conflict", `'${name}' is the name of an account revoked at ${new Date(taken.revokedAt).toISOString()}; names are never reused (the audit log refers to them): pick another, e.g. ${name}-2`);
+        throw new OperationError("conflict", `a service account named '${name}' already exists; revoke it or pick another name`);
       }
       return { account, token };
     },
     /** Revokes by name (idempotent: revoking twice keeps the first time). */
     async revoke(name: string): Promise<ServiceAccount> {
       const account = await rows.revoke(name);
-      if (!account) throw new AccountError("not_found", `no service account named '${name}'`);
+      if (!account) throw new OperationError("not_found", `no service account named '${name}'`);
       return account;
     },
     byName: (name: string) => rows.byName(name),

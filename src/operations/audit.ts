@@ -1,24 +1,30 @@
 import type { AuditStore } from "../store/types";
-import type { Logger, Scrub } from "../log";
+import type { Scrub } from "../log";
+import { AUDIT_ACTION, type AuditAction } from "./actions";
 
 /** The audit row's text for a failure: the message only, scrubbed, then shortened. */
 const resultOf = (err: unknown, scrub: Scrub) => `error: ${scrub(String((err as Error)?.message ?? err)).slice(0, 300)}`;
 
-export interface AuditAction {
+export interface AuditedCall {
   actor: string;
-  action: string;
+  action: AuditAction;
   target?: string | number | null;
   /** What was asked (never a secret): stored as JSON. */
   detail?: Record<string, unknown>;
 }
 
 /**
- * Wraps every mutating admin/internal call and CLI command: runs it, then writes one audit_log
- * row with its result (`ok` or `error: …`), also when it fails. A failed audit write is logged and
+ * Wraps every operation (operations/*.ts): runs it, then writes one audit_log row with its
+ * result (`ok` or `error: …`), also when it fails. A failed audit write is logged and
  * fails the call, so nothing mutates without a trace.
  */
-export function createAuditor(audit: Pick<AuditStore, "record">, log: Pick<Logger, "error">, scrub: Scrub) {
-  async function write(a: AuditAction, result: string): Promise<void> {
+/** Where a failed audit write is reported: the service's logger, or the CLI's stderr. */
+export interface AuditErrorLog {
+  error(fields: object, msg: string): void;
+}
+
+export function createAuditor(audit: Pick<AuditStore, "record">, log: AuditErrorLog, scrub: Scrub) {
+  async function write(a: AuditedCall, result: string): Promise<void> {
     try {
       await audit.record({
         actor: a.actor,
@@ -33,7 +39,7 @@ export function createAuditor(audit: Pick<AuditStore, "record">, log: Pick<Logge
     }
   }
   return {
-    async run<T>(a: AuditAction, fn: () => Promise<T>): Promise<T> {
+    async run<T>(a: AuditedCall, fn: () => Promise<T>): Promise<T> {
       let value: T;
       try {
         value = await fn();
@@ -44,8 +50,8 @@ export function createAuditor(audit: Pick<AuditStore, "record">, log: Pick<Logge
       await write(a, "ok");
       return value;
     },
-    /** A refused call (role too low) on a mutating route. */
-    denied: (a: AuditAction) => write(a, "denied").catch(() => {}),
+    /** A refused call (role too low) on a mutating route; `target` says which. */
+    denied: (a: Omit<AuditedCall, "action">) => write({ ...a, action: AUDIT_ACTION.denied }, "denied").catch(() => {}),
   };
 }
 
