@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { buildImportGraph, cycleThrough, folderGraph, importCycles, listFiles, longestImportChain } from "./import-graph";
 
-const TEST_LAYERS = ["unit", "store", "e2e", "deploy", "fuzz", "soak"] as const;
+const TEST_LAYERS = ["unit", "store", "routes", "e2e", "deploy", "fuzz", "soak"] as const;
 const BUN = resolve(import.meta.dir, "../node_modules/.bin/bun");
 
 function sourceFigures(root: string) {

@@ -8,11 +8,12 @@ import { createHttpApp } from "./http";
 import { createLimits, type Limits } from "./limits/create-limits";
 import { botNamespace } from "./limits/keys";
 import { createScrubber, type Logger } from "./log";
-import { createMetrics, type Metrics } from "./metrics";
+import { countingInserts, createMetrics, workerMetricEvents, type Metrics } from "./metrics";
 import { createOperations } from "./operations";
 import { webhookDeps } from "./operations/telegram-webhook";
-import { createProcessing, type Processing } from "./processing";
+import { startProcessing } from "./processing";
 import { startRetention } from "./queue/retention";
+import { createWorker } from "./queue/worker";
 import { openStore, type OpenStoreOptions } from "./store/open";
 import type { Store } from "./store/types";
 import { createIngressLoad } from "./telegram/ingress-load";
@@ -27,13 +28,12 @@ const WORKER_STALE_AFTER_MS = 15_000;
  * Nothing listens or runs until start(); serve.ts puts `http` and `handleWebhook` on a socket.
  */
 export interface Service {
+  /** The configured store, migrated (tests read and arrange rows through it). */
   store: Store;
-  metrics: Metrics;
   /** The Elysia app: webhook, health, metrics, auth, admin (tests call http.handle directly). */
   http: ReturnType<typeof createHttpApp>;
   /** The ingress handler alone, for Bun.serve's route table (the hot path skips Elysia). */
   handleWebhook: (req: Request) => Promise<Response>;
-  processing: Processing;
   /** Redis link, retention timer, then the worker (in the background: it waits for getMe). */
   start(): void;
   /** Worker first (finishing or handing back its jobs), then limits, then the store (durable). */
@@ -53,7 +53,7 @@ export interface ServiceOptions {
 export async function createService(cfg: Config, log: Logger, options: ServiceOptions = {}): Promise<Service> {
   const clock = options.clock ?? Date.now;
   const metrics = createMetrics({ version: VERSION, commit: COMMIT });
-  const store = countInserted(await openStore(cfg, storeEvents(log, metrics, clock, options)), metrics);
+  const store = countingInserts(await openStore(cfg, storeEvents(log, metrics, clock, options)), metrics);
   metrics.setQueueSnapshot(() => store.jobs.stats());
   const limits: Limits = createLimits(
     { redisUrl: cfg.redisUrl, instanceId: cfg.instanceId, sendPerSecond: cfg.sendPerSecond, authRatePerIp: cfg.authRatePerIp, authRatePerUser: cfg.authRatePerUser, namespace: botNamespace(cfg.botToken) },
@@ -62,22 +62,21 @@ export async function createService(cfg: Config, log: Logger, options: ServiceOp
   const ingress = createIngressLoad();
   // Every configured secret, out of any error text that is stored (job errors, audit rows) or answered.
   const scrub = createScrubber(secretsOf(cfg));
-  const processing = createProcessing({
+  const owner = `${cfg.instanceId}/${process.pid}-${randomBytes(3).toString("hex")}`;
+  // Built now so the webhook can wake it; it runs once startProcessing has the bot (processing.ts).
+  const worker = createWorker({
     jobs: store.jobs,
-    settings: store.settings,
-    bot: { token: cfg.botToken!, apiRoot: cfg.telegramApi, publicUrl: cfg.publicUrl },
-    sendLimiter: limits.send,
     concurrency: cfg.workerConcurrency,
-    leaseSeconds: cfg.leaseSeconds,
-    owner: `${cfg.instanceId}/${process.pid}-${randomBytes(3).toString("hex")}`,
-    instance: cfg.instanceId,
     yieldToIngress: () => ingress.saturated(),
     scrub,
-    metrics,
-    log,
+    leaseMs: cfg.leaseSeconds * 1000,
+    owner,
+    log: log.child({ component: "worker" }),
+    logFields: (job) => (job.kind === "telegram.update" ? { update_id: job.seq } : {}),
     clock,
+    events: workerMetricEvents(metrics, clock),
   });
-  const wakeWorker = () => processing.wake();
+  const wakeWorker = worker.wake;
 
   const handleWebhook = createWebhookHandler({
     acceptedSecrets: () => [cfg.webhookSecret, cfg.webhookSecretOld].filter((s): s is string => !!s),
@@ -99,12 +98,12 @@ export async function createService(cfg: Config, log: Logger, options: ServiceOp
       operations,
       jobs: store.jobs,
       audit: store.audit,
-      workerStatus: () => processing.status(),
+      workerStatus: worker.status,
       webhook: { telegram, secretConfigured: cfg.webhookSecret !== null, secretRotationActive: cfg.webhookSecretOld !== null },
     }),
   ];
   const readiness = async () => {
-    const checks = await checkReadiness(store.health, processing.status(), WORKER_STALE_AFTER_MS, clock());
+    const checks = await checkReadiness(store.health, worker.status(), WORKER_STALE_AFTER_MS, clock());
     // Always ok: without Redis sending goes on with conservative local limits (limits/redis-link.ts).
     const shared = limits.readiness();
     return shared ? [...checks, shared] : checks;
@@ -112,39 +111,36 @@ export async function createService(cfg: Config, log: Logger, options: ServiceOp
   const http = createHttpApp({ log, metrics, readiness, handleWebhook, modules });
 
   let stopRetention: (() => void) | null = null;
+  let stopping = false;
   return {
     store,
-    metrics,
     http,
     handleWebhook,
-    processing,
     start() {
       limits.start();
       stopRetention = startRetention({ jobs: store.jobs, initDataReplays: store.initDataReplays, retentionDays: cfg.retentionDays, clock, log });
-      processing.start().catch((err) => log.error({ err }, "the worker could not start; updates are still stored"));
+      startProcessing({
+        worker,
+        jobs: store.jobs,
+        settings: store.settings,
+        bot: { token: cfg.botToken!, apiRoot: cfg.telegramApi, publicUrl: cfg.publicUrl },
+        sendLimiter: limits.send,
+        leaseSeconds: cfg.leaseSeconds,
+        owner,
+        instance: cfg.instanceId,
+        stopping: () => stopping,
+        metrics,
+        log,
+      }).catch((err) => log.error({ err }, "the worker could not start; updates are still stored"));
     },
     async stop(graceMs) {
+      stopping = true;
       stopRetention?.();
-      const res = await processing.stop(graceMs);
+      const res = await worker.stop(graceMs);
+      metrics.workerUp.set(0);
       await limits.stop();
       await store.close(); // makes every queued write durable first
       return res;
-    },
-  };
-}
-
-/** Counts every newly stored job by kind, whoever inserted it (webhook, notifications, sign-ins). */
-function countInserted(store: Store, metrics: Metrics): Store {
-  const { jobs } = store;
-  return {
-    ...store,
-    jobs: {
-      ...jobs,
-      async insert(batch) {
-        const results = await jobs.insert(batch);
-        results.forEach((r, i) => r.inserted && metrics.jobsEnqueued.inc({ kind: batch[i]!.kind }));
-        return results;
-      },
     },
   };
 }

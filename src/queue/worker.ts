@@ -24,7 +24,6 @@ export interface WorkerEvents {
 export interface WorkerDeps {
   /** The only part of the store the worker touches: claim, finish, and when to look again. */
   jobs: Pick<JobStore, "claim" | "finish" | "nextWakeAt">;
-  handlers: Readonly<Record<string, JobHandler>>;
   concurrency: number;
   /**
    * True while the webhook is saturated: claims then fill at most an eighth of the slots, so acks
@@ -52,8 +51,15 @@ export interface WorkerStatus {
   lastError: string | null;
 }
 
+export type JobHandlers = Readonly<Record<string, JobHandler>>;
+
+/**
+ * Exists from the start, runs once started: until then wake() does nothing (the first claim round
+ * finds what was stored meanwhile), status() says it is not running, and stop() has nothing to stop.
+ */
 export interface Worker {
-  start(): void;
+  /** Claims and runs jobs with these handlers, one per job kind (a kind without one is discarded). */
+  start(handlers: JobHandlers): void;
   /** Something became claimable (a commit of new jobs): look now instead of at the next poll. */
   wake(): void;
   /** Stops claiming, waits up to graceMs for running jobs, then hands the rest back to the queue. */
@@ -87,6 +93,9 @@ export function createWorker(deps: WorkerDeps): Worker {
   let busy = 0;
   let lastExpiryAt = 0;
   let running = false;
+  /** Once stopped, a late start (getMe answering during shutdown) does nothing. */
+  let stopped = false;
+  let handlers: JobHandlers = {};
   /**
    * Slots promised to claim rounds still in flight. Rounds may overlap: a job that ends queues
    * its finish and at once a claim for its slot, so both go in the same commit instead of the
@@ -193,7 +202,7 @@ export function createWorker(deps: WorkerDeps): Worker {
     const log = deps.log.child({ jobId: job.id, kind: job.kind, attempt: job.attempts, ...deps.logFields?.(job) });
     const started = performance.now();
     deps.events?.started?.(job);
-    const handler = deps.handlers[job.kind];
+    const handler = handlers[job.kind];
     busy++;
     const done = (async () => {
       let err: unknown;
@@ -232,8 +241,9 @@ export function createWorker(deps: WorkerDeps): Worker {
   }
 
   return {
-    start() {
-      if (running) return;
+    start(jobHandlers) {
+      if (running || stopped) return;
+      handlers = jobHandlers;
       running = true;
       void pump();
     },
@@ -242,6 +252,7 @@ export function createWorker(deps: WorkerDeps): Worker {
     },
     async stop(graceMs) {
       running = false;
+      stopped = true;
       timerGeneration++;
       if (timer) clearTimeout(timer);
       // A claim committed but not yet returned would leave its jobs running with nobody on them.

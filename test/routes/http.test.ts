@@ -29,9 +29,8 @@ describe("the HTTP app", () => {
       { name: "migrations_applied", ok: true },
       { name: "worker_alive", ok: false, detail: "worker not started (waiting for getMe?)" },
     ]);
-    await t.service.processing.start();
-    expect(t.api.callsOf("getMe")).toHaveLength(1);
-    // Ready once the worker's first claim round is done.
+    t.service.start();
+    // Ready once getMe answered and the worker's first claim round is done.
     let after = await t.call("GET", "/readyz");
     for (let i = 0; i < 100 && after.status !== 200; i++) after = await Bun.sleep(10).then(() => t.call("GET", "/readyz"));
     expect(after.json).toEqual({ ok: true, checks: [
@@ -40,6 +39,7 @@ describe("the HTTP app", () => {
       { name: "worker_alive", ok: true },
     ] });
     expect(after.status).toBe(200);
+    expect(t.api.callsOf("getMe")).toHaveLength(1);
   });
 
   test("POST /telegram/webhook through Elysia: stored once, answered by the bot", async () => {

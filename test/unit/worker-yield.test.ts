@@ -48,17 +48,16 @@ test("a saturated ingress gets the CPU: the worker runs at most concurrency/8 jo
     owner: "test/1",
     log: quiet,
     yieldToIngress: () => load.saturated(),
-    handlers: {
-      "telegram.update": async () => {
-        running++;
-        peak = Math.max(peak, running);
-        await new Promise<void>((r) => release.push(r));
-        running--;
-        done++;
-      },
+  });
+  worker.start({
+    "telegram.update": async () => {
+      running++;
+      peak = Math.max(peak, running);
+      await new Promise<void>((r) => release.push(r));
+      running--;
+      done++;
     },
   });
-  worker.start();
   await waitFor(() => running === 2, 5000, "two jobs running");
   await Bun.sleep(100);
   expect(peak).toBe(2); // 16 / 8 while the webhook is saturated
