@@ -8,12 +8,12 @@ import { createHttpApp } from "./http";
 import { createLimits, type Limits } from "./limits/create-limits";
 import { botNamespace } from "./limits/keys";
 import { createScrubber, type Logger } from "./log";
-import { countingInserts, createMetrics, workerMetricEvents, type Metrics } from "./metrics";
+import { createMetrics, type Metrics } from "./metrics";
 import { createOperations } from "./operations";
 import { webhookDeps } from "./operations/telegram-webhook";
 import { startProcessing } from "./processing";
 import { startRetention } from "./queue/retention";
-import { createWorker } from "./queue/worker";
+import { createWorker, type WorkerEvents } from "./queue/worker";
 import { openStore, type OpenStoreOptions } from "./store/open";
 import type { Store } from "./store/types";
 import { createIngressLoad } from "./telegram/ingress-load";
@@ -67,7 +67,7 @@ export async function createService(cfg: Config, log: Logger, options: ServiceOp
   const worker = createWorker({
     jobs: store.jobs,
     concurrency: cfg.workerConcurrency,
-    yieldToIngress: () => ingress.saturated(),
+    yieldToIngress: ingress.saturated,
     scrub,
     leaseMs: cfg.leaseSeconds * 1000,
     owner,
@@ -80,7 +80,7 @@ export async function createService(cfg: Config, log: Logger, options: ServiceOp
 
   const handleWebhook = createWebhookHandler({
     acceptedSecrets: () => [cfg.webhookSecret, cfg.webhookSecretOld].filter((s): s is string => !!s),
-    enqueue: (jobs) => store.jobs.insert(jobs),
+    enqueue: store.jobs.insert,
     onStored: wakeWorker,
     log: log.child({ component: "webhook" }),
     metrics,
@@ -141,6 +141,42 @@ export async function createService(cfg: Config, log: Logger, options: ServiceOp
       await limits.stop();
       await store.close(); // makes every queued write durable first
       return res;
+    },
+  };
+}
+
+/** The worker's events as metrics: what each job outcome counts. */
+function workerMetricEvents(metrics: Metrics, clock: () => number): WorkerEvents {
+  return {
+    started: (job) => metrics.jobsStarted.inc({ kind: job.kind }),
+    finished: (job, outcome) => {
+      const kind = job.kind;
+      if (outcome === "succeeded" || outcome === "discarded") {
+        (outcome === "succeeded" ? metrics.jobsSucceeded : metrics.jobsDiscarded).inc({ kind });
+        metrics.jobProcessingSeconds.observe({ kind }, Math.max(0, (clock() - job.createdAt) / 1000));
+      } else if (outcome === "retried") metrics.jobsRetried.inc({ kind });
+      else if (outcome === "rescheduled") metrics.jobsRescheduled.inc({ kind });
+      else metrics.jobsDead.inc({ kind });
+    },
+    leasesExpired: (count, _dead, expired) => {
+      metrics.leasesExpired.inc(count);
+      for (const e of expired) if (e.state === "dead") metrics.jobsDead.inc({ kind: e.kind });
+    },
+  };
+}
+
+/** The store, counting every newly stored job by kind, whoever inserted it (webhook, notifications, sign-ins). */
+function countingInserts(store: Store, metrics: Pick<Metrics, "jobsEnqueued">): Store {
+  const { jobs } = store;
+  return {
+    ...store,
+    jobs: {
+      ...jobs,
+      async insert(batch) {
+        const results = await jobs.insert(batch);
+        results.forEach((r, i) => r.inserted && metrics.jobsEnqueued.inc({ kind: batch[i]!.kind }));
+        return results;
+      },
     },
   };
 }

@@ -1,7 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { COUNTED_STATES, QUEUE_COUNT_LIMIT } from "./store/job-rules";
-import type { WorkerEvents } from "./queue/worker";
-import type { QueueSnapshot, Store } from "./store/types";
+import type { QueueSnapshot } from "./store/types";
 
 export const WEBHOOK_OUTCOMES = ["stored", "duplicate", "unauthorized", "bad_request", "too_large", "unsupported_media_type", "unavailable"] as const;
 export type WebhookOutcome = (typeof WEBHOOK_OUTCOMES)[number];
@@ -115,39 +114,3 @@ export function createMetrics(opts: { version: string; commit: string }) {
   return { ...m, collectQueue };
 }
 export type Metrics = ReturnType<typeof createMetrics>;
-
-/** The worker's events as metrics: what each job outcome counts. */
-export function workerMetricEvents(metrics: Metrics, clock: () => number): WorkerEvents {
-  return {
-    started: (job) => metrics.jobsStarted.inc({ kind: job.kind }),
-    finished: (job, outcome) => {
-      const kind = job.kind;
-      if (outcome === "succeeded" || outcome === "discarded") {
-        (outcome === "succeeded" ? metrics.jobsSucceeded : metrics.jobsDiscarded).inc({ kind });
-        metrics.jobProcessingSeconds.observe({ kind }, Math.max(0, (clock() - job.createdAt) / 1000));
-      } else if (outcome === "retried") metrics.jobsRetried.inc({ kind });
-      else if (outcome === "rescheduled") metrics.jobsRescheduled.inc({ kind });
-      else metrics.jobsDead.inc({ kind });
-    },
-    leasesExpired: (count, _dead, expired) => {
-      metrics.leasesExpired.inc(count);
-      for (const e of expired) if (e.state === "dead") metrics.jobsDead.inc({ kind: e.kind });
-    },
-  };
-}
-
-/** The store, counting every newly stored job by kind, whoever inserted it (webhook, notifications, sign-ins). */
-export function countingInserts(store: Store, metrics: Pick<Metrics, "jobsEnqueued">): Store {
-  const { jobs } = store;
-  return {
-    ...store,
-    jobs: {
-      ...jobs,
-      async insert(batch) {
-        const results = await jobs.insert(batch);
-        results.forEach((r, i) => r.inserted && metrics.jobsEnqueued.inc({ kind: batch[i]!.kind }));
-        return results;
-      },
-    },
-  };
-}
