@@ -1,5 +1,5 @@
 /**
- * Delivers updates to a webhook the way Telegram does (see "Telegram's side" in ARCHITECTURE.md):
+ * Delivers updates to a webhook the way Telegram does (see "Telegram's side" in docs/architecture.md):
  * - at most `maxConnections` requests in flight (setWebhook's max_connections, default 40);
  * - per chat in order: a chat's next update goes only after the previous one got a 2xx;
  * - a non-2xx, a connection error or no answer within `requestTimeoutMs` (60 s) is retried after a

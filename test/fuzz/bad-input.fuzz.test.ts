@@ -38,7 +38,7 @@ afterAll(async () => {
 const rssMb = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${tg.pid}/status`, "utf8"))![1]) / 1024;
 const enc = new TextEncoder();
 
-/** What the webhook must answer, decided independently of tgwh's code (ARCHITECTURE.md's table). */
+/** What the webhook must answer, decided independently of tgwh's code (docs/architecture.md, "What the webhook answers"). */
 export function expectedWebhookStatus(contentType: string | null, body: Uint8Array): { status: number; updateId?: number } {
   if ((contentType ?? "").split(";")[0]!.trim().toLowerCase() !== "application/json") return { status: 415 };
   if (body.byteLength > MIB) return { status: 413 };
