@@ -56,7 +56,7 @@ export interface HttpAppDeps {
 export function createHttpApp(deps: HttpAppDeps) {
   // standardHostname false: Elysia otherwise finds the path by searching for '/' from the 12th
   // character of request.url, assuming a host of at least 4 characters; with `Host: a`,
-  // `/app/metrics` was routed as `/metrics` (past nginx's public /app location). Bun's URLs here
+  // `/app/metrics` would be routed as `/metrics` (past nginx's public /app location). Bun's URLs here
   // are always `http://<host>/…`, so searching from the 8th character is exact.
   let app = new Elysia({ handler: { standardHostname: false } })
     // Every answer, JSON above all: a browser must never sniff one into HTML or script.

@@ -99,7 +99,7 @@ export function createWorker(deps: WorkerDeps): Worker {
   /**
    * Slots promised to claim rounds still in flight. Rounds may overlap: a job that ends queues
    * its finish and at once a claim for its slot, so both go in the same commit instead of the
-   * claim waiting for the next one (that wait halved the drain rate).
+   * claim waiting for the next one (that wait halves the drain rate).
    */
   let reserved = 0;
   /** A claim is queued and not yet run: it sizes itself when it runs, so no second one is needed. */

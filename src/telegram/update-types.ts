@@ -3,7 +3,7 @@ import { API_CONSTANTS } from "grammy";
 /**
  * Every update type of the Bot API's Update object, the values setWebhook's allowed_updates
  * takes. The one list tgwh checks against; it comes from grammY's types, which follow the Bot API
- * release by release (test/unit/webhook-options.test.ts pins the types the docs list today).
+ * release by release (test/unit/ops-decisions.test.ts pins the types the docs list today).
  */
 export const UPDATE_TYPES: readonly string[] = API_CONSTANTS.ALL_UPDATE_TYPES;
 

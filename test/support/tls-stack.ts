@@ -1,5 +1,5 @@
 /**
- * Real TLS for deploy tests, after /work/shared/recipes/local-acme.md: pebble (Debian's ACME test
+ * Real TLS for deploy tests: pebble (Debian's ACME test
  * server) issues a certificate to certbot --webroot, nginx serves the rendered deploy/nginx files
  * on free loopback ports. Every server is started here and stopped by its pid.
  */
