@@ -23,15 +23,21 @@ export function createAdminClient(baseUrl: string, seen: string[] = []) {
       if (token) headers.authorization = `Bearer ${token}`;
       if (body !== undefined) headers["content-type"] = "application/json";
       const res = await fetch(`${baseUrl}${path}`, { method, headers, body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body) });
-      const text = await res.text();
-      seen.push(text);
-      let json: unknown = null;
-      try {
-        json = JSON.parse(text);
-      } catch {
-        json = null;
-      }
-      return { status: res.status, headers: res.headers, text, json };
+      const answer = await answerOf(res);
+      seen.push(answer.text);
+      return answer;
     },
   };
+}
+
+/** A response read whole: its text, and its JSON when it is JSON (else null). */
+export async function answerOf(res: Response): Promise<AdminResponse> {
+  const text = await res.text();
+  let json: unknown = null;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = null;
+  }
+  return { status: res.status, headers: res.headers, text, json };
 }

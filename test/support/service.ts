@@ -9,15 +9,11 @@ import { loadConfig, type Config } from "../../src/config";
 import { createLogger } from "../../src/log";
 import { createServiceAccounts } from "../../src/operations/service-accounts";
 import type { Role } from "../../src/store/states";
+import { answerOf, type AdminResponse } from "./admin";
 import { startFakeBotApi, type FakeBotApi } from "./fake-bot-api";
 import { removeDir, TEST_BOT_TOKEN, TEST_SECRET, tempDir } from "./tgwh";
 
-export interface Answer {
-  status: number;
-  headers: Headers;
-  text: string;
-  json: any;
-}
+export type Answer = AdminResponse;
 
 export interface TestService {
   service: Service;
@@ -58,15 +54,7 @@ export async function startTestService(env: Record<string, string> = {}): Promis
       const body = opts.body === undefined ? undefined : typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body);
       // What a client on a socket sends; a Request built here has none unless it is set.
       if (body !== undefined) headers["content-length"] ??= String(Buffer.byteLength(body));
-      const res = await service.http.handle(new Request(`http://127.0.0.1${path}`, { method, headers, body }));
-      const text = await res.text();
-      let json: unknown = null;
-      try {
-        json = JSON.parse(text);
-      } catch {
-        json = null;
-      }
-      return { status: res.status, headers: res.headers, text, json };
+      return answerOf(await service.http.handle(new Request(`http://127.0.0.1${path}`, { method, headers, body })));
     },
     async token(role, name = `t-${role}-${++accounts}`) {
       return (await rows.create(name, role)).token;
