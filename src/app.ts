@@ -11,7 +11,7 @@ import { createScrubber, type Logger } from "./log";
 import { createMetrics, type Metrics } from "./metrics";
 import { createOperations } from "./operations";
 import { webhookDeps } from "./operations/telegram-webhook";
-import { startProcessing } from "./processing";
+import { botApiTimeoutSeconds, startProcessing } from "./processing";
 import { startRetention } from "./queue/retention";
 import { createWorker, type WorkerEvents } from "./queue/worker";
 import { openStore, type OpenStoreOptions } from "./store/open";
@@ -56,7 +56,7 @@ export async function createService(cfg: Config, log: Logger, options: ServiceOp
   const store = countingInserts(await openStore(cfg, storeEvents(log, metrics, clock, options)), metrics);
   metrics.setQueueSnapshot(() => store.jobs.stats());
   const limits: Limits = createLimits(
-    { redisUrl: cfg.redisUrl, instanceId: cfg.instanceId, sendPerSecond: cfg.sendPerSecond, authRatePerIp: cfg.authRatePerIp, authRatePerUser: cfg.authRatePerUser, namespace: botNamespace(cfg.botToken) },
+    { redisUrl: cfg.redisUrl, instanceId: cfg.instanceId, sendPerSecond: cfg.sendPerSecond, authRatePerIp: cfg.authRatePerIp, authRatePerUser: cfg.authRatePerUser, namespace: botNamespace(cfg.botToken), sendTimeoutMs: botApiTimeoutSeconds(cfg.leaseSeconds) * 1000 + 1000 },
     { registry: metrics.registry, log, clock },
   );
   const ingress = createIngressLoad();

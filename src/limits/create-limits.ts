@@ -32,6 +32,8 @@ export interface LimitsConfig {
   authRatePerUser: number;
   /** Key namespace in Redis: the bot's id (keys.ts). */
   namespace: string;
+  /** Longest a Bot API call can take (its timeout, plus a margin): how long a send without an answer holds its slot. */
+  sendTimeoutMs?: number;
 }
 
 export interface LimitsDeps {
@@ -44,7 +46,7 @@ export interface LimitsDeps {
 
 export function createLimits(cfg: LimitsConfig, deps: LimitsDeps): Limits {
   const { clock } = deps;
-  const rules = sendRules(cfg.sendPerSecond);
+  const rules = sendRules(cfg.sendPerSecond, cfg.sendTimeoutMs);
   // Without Redis, sends before a restart are unknown: start blind (see send-limiter.ts).
   const local = createLocalSendLimiter({ rules, clock, blindAtStart: true });
   if (!cfg.redisUrl && !deps.redis) {

@@ -1,7 +1,7 @@
 import type { LimitKeys } from "./keys";
-import { LUA_CLOCK, luaScript, type RedisScripts } from "./redis-connection";
-import type { SendHandback, SendLimiter } from "./send-limiter";
-import { intervalFor, isGroupChat, type LimitScope, type SendDecision, type SendRules } from "./send-rules";
+import { LUA_CLOCK, luaScript, type LuaScript, type RedisScripts } from "./redis-connection";
+import type { SendHandback, SendLimiter, SendPermit } from "./send-limiter";
+import { intervalFor, isGroupChat, type LimitScope, type SendRules } from "./send-rules";
 
 /**
  * The send rules of send-rules.ts as one Lua script per decision, so every gateway on one Redis
@@ -13,15 +13,32 @@ import { intervalFor, isGroupChat, type LimitScope, type SendDecision, type Send
  * `now` argument); the service never does.
  *
  * Keys expire with their meaning: a chat key when its next send is allowed, the global window
- * one window after its last send, the hold when it ends.
+ * one window after the last of its sends was answered (or its lease ended), the hold when it ends.
  */
 
-/** decideSend + recordSend of send-rules.ts. KEYS: chat, global, hold. */
+/** Lua helpers: raise a key's next-allowed time; lengthen a key's TTL, never shorten it (other gateways' sends are in it). */
+const LUA_HELPERS = `
+local function raise(key, now, ms)
+  if ms <= 0 then return end
+  local u = now + ms
+  if u > tonumber(redis.call('GET', key) or '0') then redis.call('SET', key, u, 'PX', ms) end
+end
+local function extend(key, ms)
+  if redis.call('PTTL', key) < ms then redis.call('PEXPIRE', key, ms) end
+end
+`;
+
+/**
+ * decideSend + startSend of send-rules.ts. KEYS: chat, global, hold.
+ * The global window is a sorted set of sends: one in flight is scored with the end of its
+ * lease (decision + maxInFlightMs, so it fills a slot until RELEASE or, if that never comes,
+ * until then), an answered one with its answer time.
+ */
 export const ACQUIRE = luaScript(
   "send_acquire",
-  `${LUA_CLOCK}
+  `${LUA_CLOCK}${LUA_HELPERS}
 local now = clock(ARGV[1])
-local interval, cap, window = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local interval, cap, window, inFlightMs = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[7])
 local wait, scope = 0, ''
 local hold = tonumber(redis.call('GET', KEYS[3]) or '0')
 if hold - now > wait then wait = hold - now; scope = 'hold' end
@@ -31,65 +48,102 @@ if cap > 0 then
   redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
   local n = redis.call('ZCARD', KEYS[2])
   if n >= cap then
-    local oldest = redis.call('ZRANGE', KEYS[2], n - cap, n - cap, 'WITHSCORES')
-    local w = tonumber(oldest[2]) + window - now
+    local e = redis.call('ZRANGE', KEYS[2], n - cap, n - cap, 'WITHSCORES')
+    local w = math.min(tonumber(e[2]), now) + window - now
     if w > wait then wait = w; scope = 'global' end
   end
 end
 if wait > 0 then return {0, math.ceil(wait), scope} end
-redis.call('SET', KEYS[1], now + interval, 'PX', interval)
+raise(KEYS[1], now, interval)
 if cap > 0 then
-  redis.call('ZADD', KEYS[2], now, ARGV[5])
-  redis.call('PEXPIRE', KEYS[2], window)
+  redis.call('ZADD', KEYS[2], now + inFlightMs, ARGV[5])
+  extend(KEYS[2], inFlightMs + window)
 end
 return {1, now}
+`,
+);
+
+/**
+ * finishSend: the send's answer came back; it now counts as a send of this moment, and its chat
+ * waits one interval from here. KEYS: chat, global. ARGV: now, member, interval, window, cap.
+ */
+export const RELEASE = luaScript(
+  "send_release",
+  `${LUA_CLOCK}${LUA_HELPERS}
+local now = clock(ARGV[1])
+local window = tonumber(ARGV[4])
+raise(KEYS[1], now, tonumber(ARGV[3]))
+if tonumber(ARGV[5]) > 0 then
+  redis.call('ZADD', KEYS[2], now, ARGV[2])
+  extend(KEYS[2], window)
+end
+return 1
 `,
 );
 
 /** holdSends: raises a chat's (or the bot's) next-allowed time. KEYS: chat or hold. */
 export const HOLD = luaScript(
   "send_hold",
-  `${LUA_CLOCK}
+  `${LUA_CLOCK}${LUA_HELPERS}
 local now = clock(ARGV[1])
-local ms = tonumber(ARGV[2])
-local untilAt = now + ms
-if untilAt > tonumber(redis.call('GET', KEYS[1]) or '0') then redis.call('SET', KEYS[1], untilAt, 'PX', ms) end
-return untilAt
+raise(KEYS[1], now, tonumber(ARGV[2]))
+return 1
 `,
 );
 
 /**
  * Hands a local limiter's recent sends and holds to Redis (times relative to now, so the
  * gateway's clock does not matter). KEYS: global, hold, chat…
- * ARGV: now, window, holdMs, member prefix, n, n send ages, then one wait per chat key.
+ * ARGV: now, window, holdMs, member prefix, maxInFlightMs, n, n answered ages,
+ * m, m (permit id, age) pairs of sends in flight, then one wait per chat key.
  */
 export const SEED = luaScript(
   "send_seed",
-  `${LUA_CLOCK}
+  `${LUA_CLOCK}${LUA_HELPERS}
 local now = clock(ARGV[1])
-local window = tonumber(ARGV[2])
-local function raise(key, ms)
-  if ms <= 0 then return end
-  local u = now + ms
-  if u > tonumber(redis.call('GET', key) or '0') then redis.call('SET', key, u, 'PX', ms) end
-end
-raise(KEYS[2], tonumber(ARGV[3]))
-local n = tonumber(ARGV[5])
+local window, prefix, inFlightMs = tonumber(ARGV[2]), ARGV[4], tonumber(ARGV[5])
+raise(KEYS[2], now, tonumber(ARGV[3]))
+local n = tonumber(ARGV[6])
 for i = 1, n do
-  local at = now - tonumber(ARGV[5 + i])
-  if at > now - window then redis.call('ZADD', KEYS[1], 'NX', at, ARGV[4] .. i) end
+  local at = now - tonumber(ARGV[6 + i])
+  if at > now - window then redis.call('ZADD', KEYS[1], 'NX', at, prefix .. i) end
 end
-if n > 0 then redis.call('PEXPIRE', KEYS[1], window) end
-for k = 3, #KEYS do raise(KEYS[k], tonumber(ARGV[5 + n + k - 2])) end
+local m = tonumber(ARGV[7 + n])
+for j = 1, m do
+  local id, age = ARGV[6 + n + 2 * j], tonumber(ARGV[7 + n + 2 * j])
+  redis.call('ZADD', KEYS[1], 'NX', now - age + inFlightMs, prefix .. 'f' .. id)
+end
+if n + m > 0 then extend(KEYS[1], (m > 0 and inFlightMs or 0) + window) end
+local c = 8 + n + 2 * m
+for k = 3, #KEYS do raise(KEYS[k], now, tonumber(ARGV[c + k - 3])) end
 return 1
 `,
 );
 
+/** An allowed send on Redis: member names it in the global window (for release). */
+export type RedisSendGrant = ({ ok: true; member: string } & SendPermit) | { ok: false; waitMs: number; scope: LimitScope };
+
+/**
+ * Drops sends from the global window: ones whose ACQUIRE or RELEASE failed on our side (a
+ * timeout Redis may still have run). The handback that follows counts them as the local copy
+ * saw them; without this an unanswered ACQUIRE would fill a slot until its lease ran out.
+ * KEYS: global. ARGV: members.
+ */
+export const FORGET = luaScript("send_forget", "return redis.call('ZREM', KEYS[1], unpack(ARGV))");
+
+/** Members of failed calls kept for FORGET; beyond this, the oldest are left to their lease. */
+const MAX_UNSURE = 1000;
+
 export interface RedisSendLimiter extends SendLimiter {
   /** acquire, but rejects when Redis fails (the failover decides locally then). */
-  acquire(chatId: number | string): Promise<SendDecision>;
-  /** Adds what a local limiter saw to the shared state (see SendHandback). */
-  seed(handback: SendHandback): Promise<void>;
+  acquire(chatId: number | string): Promise<RedisSendGrant>;
+  /** The send of `member` was answered (what its permit's done() does); rejects when Redis fails. */
+  release(chatId: number | string, member: string): Promise<void>;
+  /**
+   * Adds what a local limiter saw to the shared state (see SendHandback). Answers the member each
+   * in-flight send got, by local permit id: releasing it there frees its slot for every gateway.
+   */
+  seed(handback: SendHandback): Promise<Map<number, string>>;
 }
 
 export interface RedisSendLimiterOptions {
@@ -100,6 +154,8 @@ export interface RedisSendLimiterOptions {
   instanceId: string;
   /** Tests only: decide on this clock instead of Redis TIME. */
   clock?: () => number;
+  /** A permit's done() could not release on Redis (the failover passes its link's failed). */
+  onReleaseError?: (err: unknown) => void;
 }
 
 export function createRedisSendLimiter(opts: RedisSendLimiterOptions): RedisSendLimiter {
@@ -107,25 +163,68 @@ export function createRedisSendLimiter(opts: RedisSendLimiterOptions): RedisSend
   const now = () => (opts.clock ? String(opts.clock()) : "");
   let counter = 0;
   const member = () => `${opts.instanceId}:${process.pid}:${++counter}`;
+  /** Members whose ACQUIRE or RELEASE failed: Redis may or may not have run it (FORGET). */
+  let unsure: string[] = [];
+  const run = async (script: LuaScript, keyList: string[], args: (string | number)[], m: string) => {
+    try {
+      return await redis.run(script, keyList, args);
+    } catch (err) {
+      if (rules.perSecond > 0) unsure.push(m);
+      if (unsure.length > MAX_UNSURE) unsure.splice(0, unsure.length - MAX_UNSURE);
+      throw err;
+    }
+  };
+  const release = async (chatId: number | string, m: string) => {
+    await run(RELEASE, [keys.chat(chatId), keys.global], [now(), m, intervalFor(chatId, rules), rules.globalWindowMs, rules.perSecond], m);
+  };
 
   return {
     async acquire(chatId) {
       const chatScope: LimitScope = isGroupChat(chatId) ? "group" : "chat";
-      const reply = (await redis.run(ACQUIRE, [keys.chat(chatId), keys.global, keys.hold], [now(), intervalFor(chatId, rules), rules.perSecond, rules.globalWindowMs, member(), chatScope])) as [number, number, string?];
-      if (Number(reply[0]) === 1) return { ok: true, at: Number(reply[1]) };
-      return { ok: false, waitMs: Number(reply[1]), scope: (reply[2] as LimitScope) ?? chatScope };
+      const m = member();
+      const reply = (await run(ACQUIRE, [keys.chat(chatId), keys.global, keys.hold], [now(), intervalFor(chatId, rules), rules.perSecond, rules.globalWindowMs, m, chatScope, rules.maxInFlightMs], m)) as [number, number, string?];
+      if (Number(reply[0]) !== 1) return { ok: false, waitMs: Number(reply[1]), scope: (reply[2] as LimitScope) ?? chatScope };
+      let done = false;
+      return {
+        ok: true,
+        at: Number(reply[1]),
+        member: m,
+        done() {
+          if (done) return;
+          done = true;
+          release(chatId, m).catch((err) => opts.onReleaseError?.(err));
+        },
+      };
     },
+    release,
     async hold(chatId, retryAfterMs) {
       const ms = Math.max(1, Math.ceil(retryAfterMs));
       await redis.run(HOLD, [chatId === null ? keys.hold : keys.chat(chatId)], [now(), ms]);
     },
     async seed(h) {
-      if (h.chats.length === 0 && h.sendAgesMs.length === 0 && h.holdMs <= 0) return;
+      if (unsure.length > 0) {
+        const forget = unsure;
+        unsure = [];
+        await redis.run(FORGET, [keys.global], forget).catch((err) => {
+          unsure = [...forget, ...unsure];
+          throw err;
+        });
+      }
+      const members = new Map<number, string>();
+      if (h.chats.length === 0 && h.sendAgesMs.length === 0 && h.inFlight.length === 0 && h.holdMs <= 0) return members;
+      const prefix = `${member()}:seed:`;
+      for (const f of h.inFlight) members.set(f.id, `${prefix}f${f.id}`);
       await redis.run(
         SEED,
         [keys.global, keys.hold, ...h.chats.map((c) => keys.chat(c.chatId))],
-        [now(), rules.globalWindowMs, Math.ceil(h.holdMs), `${member()}:seed:`, h.sendAgesMs.length, ...h.sendAgesMs.map(Math.floor), ...h.chats.map((c) => Math.ceil(c.waitMs))],
+        [
+          now(), rules.globalWindowMs, Math.ceil(h.holdMs), prefix, rules.maxInFlightMs,
+          h.sendAgesMs.length, ...h.sendAgesMs.map(Math.floor),
+          h.inFlight.length, ...h.inFlight.flatMap((f) => [f.id, Math.floor(f.ageMs)]),
+          ...h.chats.map((c) => Math.ceil(c.waitMs)),
+        ],
       );
+      return members;
     },
   };
 }

@@ -1,7 +1,9 @@
 /**
  * Several gateways on one real Redis, deciding on Redis TIME as the service does: together they
- * never exceed the global cap, a chat's interval or a group's, and share the auth buckets. The
- * decisions are counted on the time Redis took them (the `at` of each ok), so the check is exact.
+ * never exceed the global cap, a chat's interval or a group's, and share the auth buckets. Sends
+ * are checked where Telegram counts them, on arrival: each allowed send is stalled at random on
+ * its way (as an event-loop stall or a starved CPU would), stamped when it "arrives", then done.
+ * Redis TIME and Date.now() read the same clock here.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createFailoverSendLimiter } from "../../src/limits/failover";
@@ -30,12 +32,12 @@ afterAll(async () => {
 });
 
 describe.skipIf(!HAVE_REDIS)("several gateways on one Redis", () => {
-  test("4 gateways × 8 workers for 3 s: never over the global cap in any window, never a chat or group too soon", async () => {
+  test("4 gateways × 8 workers for 3 s, sends stalled on their way: never over the global cap in any second at arrival, never a chat or group too soon", async () => {
     const perSecond = 20;
     const keys = limitKeys("multi");
     const gateways = Array.from({ length: 4 }, (_, g) => createRedisSendLimiter({ redis: connect(), keys, rules: sendRules(perSecond), instanceId: `gw${g}` }));
     const chats = [...Array.from({ length: 24 }, (_, i) => 1000 + i), -1, -2, -3];
-    const sent: { gw: number; chat: number; at: number }[] = [];
+    const arrived: { gw: number; chat: number; at: number }[] = [];
     const until = Date.now() + 3000;
     let refused = 0;
     await Promise.all(
@@ -44,26 +46,48 @@ describe.skipIf(!HAVE_REDIS)("several gateways on one Redis", () => {
           while (Date.now() < until) {
             const chat = chats[Math.floor(Math.random() * chats.length)]!;
             const d = await l.acquire(chat);
-            if (d.ok) sent.push({ gw, chat, at: d.at });
-            else {
+            if (!d.ok) {
               refused++;
               await Bun.sleep(Math.min(d.waitMs, 50));
+              continue;
             }
+            if (Math.random() < 0.2) await Bun.sleep(Math.random() * 300); // stalled on its way
+            arrived.push({ gw, chat, at: Date.now() });
+            d.done();
           }
         }),
       ),
     );
-    const times = sent.map((s) => s.at).sort((a, b) => a - b);
-    // Enough traffic to press on the cap: about perSecond per 1.1 s over 3 s.
+    const times = arrived.map((s) => s.at).sort((a, b) => a - b);
+    // Enough traffic to press on the cap: about perSecond a second over 3 s.
     expect(times.length).toBeGreaterThanOrEqual(40);
     expect(refused).toBeGreaterThan(times.length);
     for (let i = perSecond; i < times.length; i++) expect(times[i]! - times[i - perSecond]!).toBeGreaterThanOrEqual(GLOBAL_WINDOW_MS);
     for (const chat of chats) {
-      const at = sent.filter((s) => s.chat === chat).map((s) => s.at).sort((a, b) => a - b);
+      const at = arrived.filter((s) => s.chat === chat).map((s) => s.at).sort((a, b) => a - b);
       for (let i = 1; i < at.length; i++) expect(at[i]! - at[i - 1]!).toBeGreaterThanOrEqual(chat < 0 ? 3000 : 1000);
     }
-    expect(new Set(sent.map((s) => s.gw)).size).toBe(4);
+    expect(new Set(arrived.map((s) => s.gw)).size).toBe(4);
   }, 20_000);
+
+  test("a send in flight when Redis comes back is handed back in flight: it fills its slot for every gateway until its answer", async () => {
+    const keys = limitKeys("inflight-handback");
+    const rules = sendRules(1);
+    // One connection for both gateways here, so that a's release reaches Redis before b's next ask.
+    const conn = connect();
+    const link = { shared: false, failed() {} };
+    const a = createFailoverSendLimiter({ link, shared: createRedisSendLimiter({ redis: conn, keys, rules, instanceId: "a" }), local: createLocalSendLimiter({ rules, clock: Date.now }), perSecond: 1 });
+    const b = createRedisSendLimiter({ redis: conn, keys, rules, instanceId: "b" });
+    const onItsWay = await a.acquire(42); // decided locally: Redis is away for a
+    expect(onItsWay.ok).toBe(true);
+    await a.handBack();
+    link.shared = true;
+    await Bun.sleep(GLOBAL_WINDOW_MS + 100); // an answered send would have left the window by now
+    expect(await b.acquire(43)).toMatchObject({ ok: false, scope: "global" });
+    if (onItsWay.ok) onItsWay.done();
+    await Bun.sleep(GLOBAL_WINDOW_MS);
+    expect((await b.acquire(43)).ok).toBe(true);
+  });
 
   test("a 429 hold set by one gateway holds every gateway", async () => {
     const keys = limitKeys("holds");
@@ -92,11 +116,15 @@ describe.skipIf(!HAVE_REDIS)("several gateways on one Redis", () => {
     const aLocal = createLocalSendLimiter({ rules, clock: skewed });
     const a = createFailoverSendLimiter({ link: { shared: false, failed() {} }, shared: createRedisSendLimiter({ redis: connect(), keys, rules, instanceId: "a" }), local: aLocal, perSecond: 3 });
     // Redis away for gateway a: it sends alone, then Redis answers again and a hands back.
-    for (const chat of [42, 43, 44]) expect((await a.acquire(chat)).ok).toBe(true);
+    for (const chat of [42, 43, 44]) {
+      const d = await a.acquire(chat);
+      expect(d.ok).toBe(true);
+      if (d.ok) d.done(); // answered at once
+    }
     await a.hold(45, 5000);
     await a.handBack();
     const b = createRedisSendLimiter({ redis: connect(), keys, rules, instanceId: "b" });
-    const chat = await b.acquire(42);
+    const chat = await b.acquire(47);
     expect(chat.ok ? null : chat.scope).toBe("global"); // the three sends fill b's window too
     if (!chat.ok) expect(chat.waitMs).toBeGreaterThan(900);
     await Bun.sleep(1150);

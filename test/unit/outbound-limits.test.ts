@@ -8,39 +8,47 @@ import { createLogger } from "../../src/log";
 import { createMetrics } from "../../src/metrics";
 import { RescheduleError } from "../../src/queue/errors";
 import type { SendLimiter } from "../../src/limits/send-limiter";
-import type { SendDecision } from "../../src/limits/send-rules";
+import type { LimitScope } from "../../src/limits/send-rules";
 import { createOutboundTransformer, MAX_INLINE_TOTAL_MS } from "../../src/telegram/api";
 
-function scripted(decisions: SendDecision[]) {
+type Scripted = { ok: true } | { ok: false; waitMs: number; scope: LimitScope };
+
+function scripted(decisions: Scripted[], events: string[]) {
   const asked: (number | string)[] = [];
   const holds: { chatId: number | string | null; ms: number }[] = [];
   const limiter: SendLimiter = {
     async acquire(chatId) {
       asked.push(chatId);
-      return decisions.shift() ?? { ok: true, at: 0 };
+      const d = decisions.shift() ?? { ok: true };
+      if (!d.ok) return d;
+      let done = 0;
+      return { ok: true, at: 0, done: () => void events.push(`done ${chatId}${++done > 1 ? " again" : ""}`) };
     },
     async hold(chatId, ms) {
       holds.push({ chatId, ms });
+      events.push(`hold ${chatId}`);
     },
   };
   return { limiter, asked, holds };
 }
 
-function setup(decisions: SendDecision[], answer: (method: string) => unknown = () => ({ ok: true, result: true })) {
-  const s = scripted(decisions);
+function setup(decisions: Scripted[], answer: (method: string) => unknown = () => ({ ok: true, result: true })) {
+  const events: string[] = [];
+  const s = scripted(decisions, events);
   const slept: number[] = [];
   const metrics = createMetrics({ version: "t", commit: "t" });
   const called: string[] = [];
   const t = createOutboundTransformer({ limiter: s.limiter, metrics, log: createLogger({ level: "silent", secrets: [] }), sleep: async (ms) => void slept.push(ms) });
   const prev = (async (method: string) => {
     called.push(method);
+    events.push(`call ${method}`);
     return answer(method);
   }) as never;
   const call = (method: string, payload: Record<string, unknown>) => t(prev, method as never, payload as never, undefined);
-  return { ...s, slept, called, call, metrics };
+  return { ...s, slept, called, call, metrics, events };
 }
 
-const wait = (waitMs: number, scope: "chat" | "group" | "global" | "hold" = "chat"): SendDecision => ({ ok: false, waitMs, scope });
+const wait = (waitMs: number, scope: LimitScope = "chat"): Scripted => ({ ok: false, waitMs, scope });
 
 describe("outbound send limits", () => {
   test("a short wait sleeps and asks again at the moment of sending", async () => {
@@ -82,5 +90,25 @@ describe("outbound send limits", () => {
     expect(s.holds).toEqual([{ chatId: 1, ms: 4000 }]);
     await s.call("sendMessage", { chat_id: 2, text: "b" });
     expect(s.holds.slice(1)).toEqual([{ chatId: 2, ms: 4000 }, { chatId: null, ms: 4000 }]);
+  });
+
+  test("an allowed send holds its place until its answer is back, then is done once: answered, 429 or failed", async () => {
+    const s = setup([], (method) => (method === "sendPhoto" ? { ok: false, error_code: 429, description: "Too Many Requests", parameters: { retry_after: 2 } } : { ok: true, result: true }));
+    await s.call("sendMessage", { chat_id: 1, text: "a" });
+    await s.call("sendPhoto", { chat_id: 2, photo: "x" });
+    expect(s.events).toEqual(["call sendMessage", "done 1", "call sendPhoto", "done 2", "hold 2"]);
+
+    const failing = setup([], () => {
+      throw new Error("connect ECONNREFUSED");
+    });
+    await expect(failing.call("sendMessage", { chat_id: 3, text: "c" })).rejects.toThrow("ECONNREFUSED");
+    expect(failing.events).toEqual(["call sendMessage", "done 3"]);
+    expect(await failing.metrics.registry.getSingleMetricAsString("tgwh_bot_api_requests_total")).toContain('code="network"} 1');
+  });
+
+  test("a deferred send never got a permit: nothing to be done", async () => {
+    const s = setup([wait(5000, "global")]);
+    await expect(s.call("sendMessage", { chat_id: 4, text: "d" })).rejects.toBeInstanceOf(RescheduleError);
+    expect(s.events).toEqual([]);
   });
 });

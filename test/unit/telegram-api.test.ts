@@ -10,7 +10,7 @@ import { createMetrics } from "../../src/metrics";
 import { runWithJobLog } from "../../src/queue/job-context";
 import { createOutboundTransformer, SEND_METHODS } from "../../src/telegram/api";
 
-const openLimiter: SendLimiter = { acquire: async () => ({ ok: true, at: 0 }), hold: async () => {} };
+const openLimiter: SendLimiter = { acquire: async () => ({ ok: true, at: 0, done() {} }), hold: async () => {} };
 
 function collectingLogger() {
   const lines: Record<string, unknown>[] = [];
