@@ -34,3 +34,30 @@ export function probeDelayMs(attempt: number, random: () => number = Math.random
   const base = Math.min(10_000, 500 * 2 ** Math.max(0, Math.min(attempt, 10)));
   return Math.round(base * (0.8 + 0.4 * random()));
 }
+
+/** What a gateway believes about the gateway count: the figure it uses, and a floor under it. */
+export interface GatewayCount {
+  /** null until Redis first answered. */
+  gateways: number | null;
+  /** The count may not drop below this before floorUntil. */
+  floor: number;
+  floorUntil: number;
+}
+
+export const unknownGatewayCount = (): GatewayCount => ({ gateways: null, floor: 0, floorUntil: 0 });
+
+/**
+ * The count after a heartbeat. Redis's set holds every gateway that beat in the last
+ * GATEWAY_TTL_MS, unless the set was lost: Redis restarted empty (or this gateway was away
+ * longer than the TTL). This gateway then finds itself missing from it although it had counted
+ * before (`joined`), and the others reappear only as their own beats or reconnection probes reach
+ * Redis, within one TTL. Until then the count stays at least what it was: a fallback in between
+ * must not take a bigger share than the gateways present allow. A gateway that was in the set
+ * reads an exact count (a clean stop leaves at once, so the others' share grows at once).
+ */
+export function countAfterHeartbeat(c: GatewayCount, beat: { gateways: number; joined: boolean }, now: number): GatewayCount {
+  const lost = beat.joined && c.gateways !== null;
+  const floor = lost ? c.gateways! : c.floor;
+  const floorUntil = lost ? now + GATEWAY_TTL_MS : c.floorUntil;
+  return { gateways: now < floorUntil ? Math.max(beat.gateways, floor) : beat.gateways, floor, floorUntil };
+}

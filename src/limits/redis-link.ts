@@ -1,5 +1,5 @@
 import type { Logger } from "../log";
-import { fallbackShare, HEARTBEAT_MS, probeDelayMs } from "./fallback-policy";
+import { countAfterHeartbeat, fallbackShare, HEARTBEAT_MS, probeDelayMs, unknownGatewayCount } from "./fallback-policy";
 import type { GatewayRegistry } from "./gateway-registry";
 import type { LimitsMetrics } from "./metrics";
 
@@ -25,7 +25,7 @@ export interface RedisLinkStatus {
   shared: boolean;
   /** When the current state began. */
   since: number;
-  /** Gateways seen at the last heartbeat; null if Redis was never reached. */
+  /** Gateways seen at the last heartbeat (countAfterHeartbeat); null if Redis was never reached. */
   gateways: number | null;
   lastError: string | null;
 }
@@ -48,7 +48,7 @@ export function createRedisLink(opts: RedisLinkOptions): RedisLink {
   const { log, metrics, clock } = opts;
   let shared = false;
   let since = clock();
-  let gateways: number | null = null;
+  let count = unknownGatewayCount();
   let lastError: string | null = null;
   /** An outage was logged and its end is not yet. */
   let outageLogged = false;
@@ -71,10 +71,10 @@ export function createRedisLink(opts: RedisLinkOptions): RedisLink {
     shared = false;
     since = clock();
     metrics.shared.set(0);
-    opts.onFallback(gateways);
+    opts.onFallback(count.gateways);
     outageLogged = true;
     log.warn(
-      { err: lastError, gateways },
+      { err: lastError, gateways: count.gateways },
       "Redis unreachable: each gateway now limits alone with its share of the send and auth limits, until Redis answers again",
     );
   }
@@ -83,8 +83,8 @@ export function createRedisLink(opts: RedisLinkOptions): RedisLink {
     if (inFlight || !running) return;
     inFlight = true;
     try {
-      const n = await opts.registry.heartbeat();
-      gateways = n;
+      count = countAfterHeartbeat(count, await opts.registry.heartbeat(), clock());
+      const n = count.gateways!;
       metrics.gateways.set(n);
       if (!shared) {
         await opts.onShared();
@@ -105,7 +105,7 @@ export function createRedisLink(opts: RedisLinkOptions): RedisLink {
         lastError = messageOf(err);
         if (!outageLogged) {
           outageLogged = true;
-          log.warn({ err: lastError, assumedGateways: gateways ?? undefined }, "Redis unreachable: limiting alone with a conservative share of the send and auth limits until it answers");
+          log.warn({ err: lastError, assumedGateways: count.gateways ?? undefined }, "Redis unreachable: limiting alone with a conservative share of the send and auth limits until it answers");
         }
       }
       schedule(probeDelayMs(attempt++, opts.random));
@@ -128,7 +128,7 @@ export function createRedisLink(opts: RedisLinkOptions): RedisLink {
       attempt = 0;
       schedule(probeDelayMs(attempt++, opts.random));
     },
-    status: () => ({ shared, since, gateways, lastError }),
+    status: () => ({ shared, since, gateways: count.gateways, lastError }),
     start() {
       if (running) return;
       running = true;

@@ -30,7 +30,9 @@ beforeAll(async () => {
       startTgwh({ env: { TGWH_TELEGRAM_API: api.url, TGWH_REDIS_URL: redis.url, TGWH_INSTANCE_ID: id, TGWH_SEND_PER_SECOND: String(PER_SECOND), TGWH_WORKER_CONCURRENCY: "8" } }),
     ),
   );
-  for (const g of gateways) await waitFor(async () => (await metric(g, "tgwh_limits_shared")) === 1, 10_000, `${g.url} shared`, g.logs);
+  // Both shared, and each has counted the other (a gateway that reached Redis first counted only
+  // itself, until its next heartbeat).
+  for (const g of gateways) await waitFor(async () => (await metric(g, "tgwh_limits_gateways")) === 2 && (await metric(g, "tgwh_limits_shared")) === 1, 15_000, `${g.url} shared by 2`, g.logs);
 }, 60_000);
 afterAll(async () => {
   for (const g of gateways) await g.stop();
@@ -72,9 +74,12 @@ describe.skipIf(!HAVE_REDIS)("shared limits across two gateways", () => {
     expect(check.ok).toBe(true);
     expect(check.detail).toContain("Redis unreachable");
 
-    await redis.restart();
-    for (const g of gateways) await waitFor(async () => (await metric(g, "tgwh_limits_shared")) === 1, 20_000, "shared again", g.logs);
-    expect(((await (await fetch(`${a.url}/readyz`)).json()) as typeof body).checks.find((c) => c.name === "shared_limits")!.detail).toContain("shared through Redis by 2");
+    await redis.restart(); // empty: whichever gateway is back first finds itself alone in the gateway set
+    for (const g of gateways) {
+      await waitFor(async () => (await metric(g, "tgwh_limits_shared")) === 1, 20_000, "shared again", g.logs);
+      // ...and still counts the other: a fallback now must not take the whole budget.
+      expect(((await (await fetch(`${g.url}/readyz`)).json()) as typeof body).checks.find((c) => c.name === "shared_limits")!.detail).toContain("shared through Redis by 2");
+    }
     for (const g of gateways) expect(g.logs()).not.toContain(PASSWORD);
     expect(a.logs()).toContain("Redis unreachable"); // b, idle, may have missed the outage between heartbeats
   }, 90_000);

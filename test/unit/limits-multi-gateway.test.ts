@@ -8,7 +8,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createFailoverSendLimiter } from "../../src/limits/failover";
 import { limitKeys } from "../../src/limits/keys";
-import { createRedisConnection, type RedisScripts } from "../../src/limits/redis-connection";
+import { createGatewayRegistry } from "../../src/limits/gateway-registry";
+import { createRedisConnection, luaScript, type RedisScripts } from "../../src/limits/redis-connection";
 import { createRedisRateLimiter } from "../../src/limits/redis-rate-limiter";
 import { createRedisSendLimiter } from "../../src/limits/redis-send-limiter";
 import { createLocalSendLimiter } from "../../src/limits/send-limiter";
@@ -99,6 +100,18 @@ describe.skipIf(!HAVE_REDIS)("several gateways on one Redis", () => {
     await b!.hold(null, 2000);
     const e = await a!.acquire(6);
     expect(e.ok ? null : e.scope).toBe("hold");
+  });
+
+  test("the gateway set: a heartbeat counts the gateways and says whether this one was missing (a first beat, or a lost set)", async () => {
+    const keys = limitKeys("registry");
+    const [a, b] = ["gw-a", "gw-b"].map((instanceId) => createGatewayRegistry({ redis: connect(), keys, instanceId }));
+    expect(await a!.heartbeat()).toEqual({ gateways: 1, joined: true });
+    expect(await b!.heartbeat()).toEqual({ gateways: 2, joined: true });
+    expect(await a!.heartbeat()).toEqual({ gateways: 2, joined: false });
+    await connect().run(luaScript("test_del", "return redis.call('DEL', KEYS[1])"), [keys.gateways], []); // as a restarted Redis
+    expect(await a!.heartbeat()).toEqual({ gateways: 1, joined: true });
+    await b!.leave();
+    expect(await a!.heartbeat()).toEqual({ gateways: 1, joined: false });
   });
 
   test("3 gateways share one auth bucket: 30 concurrent sign-ins, exactly the budget allowed", async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { ASSUMED_GATEWAYS, fallbackShare, probeDelayMs } from "../../src/limits/fallback-policy";
+import { ASSUMED_GATEWAYS, countAfterHeartbeat, fallbackShare, GATEWAY_TTL_MS, probeDelayMs, unknownGatewayCount } from "../../src/limits/fallback-policy";
 import { createRetryAfterPolicy } from "../../src/limits/retry-after";
 import { decideSend, emptySendState, finishSend, holdSends, sendRules, startSend, sweepSendState, type SendState } from "../../src/limits/send-rules";
 
@@ -238,6 +238,26 @@ describe("fallback policy", () => {
     expect(fallbackShare(0, 3)).toBe(0);
     expect(fallbackShare(2, 5)).toBe(1);
   });
+  test("the gateway count: exact while this gateway stays in Redis's set; when the set was lost, never below the last count for one TTL", () => {
+    let c = unknownGatewayCount();
+    c = countAfterHeartbeat(c, { gateways: 1, joined: true }, 0); // first beat ever: alone so far
+    expect(c.gateways).toBe(1);
+    c = countAfterHeartbeat(c, { gateways: 2, joined: false }, 5000);
+    expect(c.gateways).toBe(2);
+    c = countAfterHeartbeat(c, { gateways: 1, joined: false }, 10_000); // the other stopped cleanly: at once
+    expect(c.gateways).toBe(1);
+    c = countAfterHeartbeat(c, { gateways: 2, joined: false }, 15_000);
+    // Redis restarted empty (this gateway is missing from the set): back first, it still counts the other.
+    c = countAfterHeartbeat(c, { gateways: 1, joined: true }, 40_000);
+    expect(c.gateways).toBe(2);
+    c = countAfterHeartbeat(c, { gateways: 1, joined: false }, 40_000 + GATEWAY_TTL_MS - 1);
+    expect(c.gateways).toBe(2);
+    c = countAfterHeartbeat(c, { gateways: 3, joined: false }, 40_000 + GATEWAY_TTL_MS - 1); // more came back than before
+    expect(c.gateways).toBe(3);
+    c = countAfterHeartbeat(c, { gateways: 1, joined: false }, 40_000 + GATEWAY_TTL_MS); // a TTL on, absent ones are gone
+    expect(c.gateways).toBe(1);
+  });
+
   test("probes back off from 0.5 s to 10 s, with jitter", () => {
     expect([0, 1, 2, 3, 4, 5, 20].map((a) => probeDelayMs(a, () => 0.5))).toEqual([500, 1000, 2000, 4000, 8000, 10_000, 10_000]);
     expect(probeDelayMs(0, () => 0)).toBe(400);
