@@ -30,6 +30,12 @@ export interface SoakOptions {
   workerConcurrency: number;
   /** Number of injected 429 bursts spread over the run. */
   bursts429: number;
+  /**
+   * Freeze tgwh for 50–400 ms every 0.3–1.5 s (SIGSTOP/SIGCONT), as a starved CPU or a stalled VM
+   * would: a send decided just before a freeze reaches the Bot API late, together with the ones
+   * decided after it. The send limits must hold where the fake Bot API counts them, on arrival.
+   */
+  stallGateway: boolean;
   error500: number;
   timeouts: number;
   outDir: string;
@@ -47,6 +53,7 @@ export const DEFAULT_SOAK: SoakOptions = {
   notifyShare: 0.03,
   workerConcurrency: 8,
   bursts429: 3,
+  stallGateway: false,
   error500: 0.01,
   timeouts: 0.01,
   outDir: "bench/soak-out",
@@ -147,6 +154,7 @@ export async function runSoak(partial: Partial<SoakOptions> = {}) {
 
   sim.start();
   const end = t0 + o.durationS * 1000;
+  const stalls = o.stallGateway ? startStalls(() => tg.pid, o.seed, end) : null;
   const plan: { at: number; kind: ChartEvent["kind"] }[] = [];
   if (o.killEveryS > 0) {
     for (let t = t0 + o.killEveryS * (0.5 + rand()) * 1000; t < end - 5000; t += o.killEveryS * (0.5 + rand()) * 1000) plan.push({ at: t, kind: "kill9" });
@@ -182,6 +190,8 @@ export async function runSoak(partial: Partial<SoakOptions> = {}) {
     }
   }
   if (Date.now() < end) await Bun.sleep(end - Date.now());
+  const stalled = await stalls?.stop();
+  if (stalled) notes.push(`tgwh frozen ${stalled.count} times, ${stalled.totalMs} ms in all`);
 
   // Drain: Telegram stops sending new updates; everything it sent must be acked and processed.
   sim.stopGenerating();
@@ -253,6 +263,45 @@ export async function runSoak(partial: Partial<SoakOptions> = {}) {
   return { report, dir };
 }
 
+/**
+ * Freezes the current tgwh process (pid() follows restarts) for 50–400 ms every 0.3–1.5 s until
+ * `until`. A kill -9 meanwhile ends a frozen process as any other; a SIGTERM waits for the thaw.
+ */
+function startStalls(pid: () => number, seed: number, until: number) {
+  let state = seed + 1; // its own sequence: the kill plan stays the same with or without stalls
+  const rand = () => ((state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  let running = true;
+  let count = 0;
+  let totalMs = 0;
+  const loop = (async () => {
+    while (running && Date.now() < until) {
+      await Bun.sleep(300 + rand() * 1200);
+      const target = pid();
+      const ms = Math.round(50 + rand() * 350);
+      try {
+        process.kill(target, "SIGSTOP");
+      } catch {
+        continue; // between a kill and the restart
+      }
+      await Bun.sleep(ms);
+      try {
+        process.kill(target, "SIGCONT");
+      } catch {
+        // killed while frozen
+      }
+      count++;
+      totalMs += ms;
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return { count, totalMs };
+    },
+  };
+}
+
 /** Per-10 s figures for the chart and the report. */
 function timeline(samples: Sample[], jobs: { kind: string; state: string; createdAt: number; finishedAt: number | null }[], t0: number) {
   const bucketS = 10;
@@ -309,6 +358,7 @@ if (import.meta.main) {
     sigtermRestart: env.SIGTERM !== "0",
     backup: env.BACKUP !== "0",
     bursts429: Number(env.BURSTS ?? DEFAULT_SOAK.bursts429),
+    stallGateway: env.STALL === "1",
     error500: Number(env.ERROR500 ?? DEFAULT_SOAK.error500),
     timeouts: Number(env.TIMEOUTS ?? DEFAULT_SOAK.timeouts),
     workerConcurrency: Number(env.CONCURRENCY ?? DEFAULT_SOAK.workerConcurrency),
