@@ -42,7 +42,19 @@ beforeEach(() => {
   db = openDb({ path, synchronous: "FULL", busyTimeoutMs: 5000, migrate: false });
   db.sqlite.run("CREATE TABLE t (n INTEGER PRIMARY KEY, v TEXT)");
 });
+/**
+ * Threads the test started, stopped after it whatever happened: a test that failed before its
+ * own stop left its thread running, and that thread's death later failed the next test.
+ */
+let cleanups: (() => void)[] = [];
 afterEach(() => {
+  for (const stop of cleanups.splice(0)) {
+    try {
+      stop();
+    } catch {
+      // already stopped by the test
+    }
+  }
   try {
     db.close();
   } catch {
@@ -51,12 +63,28 @@ afterEach(() => {
   removeDir(dir);
 });
 
+/**
+ * withCheckpointThread, up before the test writes, and with holds that end only when the thread
+ * has caught up: until the thread is up the gate holds nothing, and a hold gives up after
+ * maxHoldMs (25 ms by default, short for a loaded machine's disk). These tests are about the
+ * reset, not that budget (commit-gate.test.ts covers the timeout).
+ */
+async function threadUp(opts: Parameters<typeof withCheckpointThread>[1] = {}) {
+  let ready = false;
+  const wrapped = withCheckpointThread(db, { maxHoldMs: 20_000, ...opts, onReady: () => (ready = true) })!;
+  expect(wrapped).not.toBeNull();
+  cleanups.push(() => wrapped.db.close());
+  await waitFor("the checkpoint thread", () => ready);
+  return wrapped;
+}
+
 describe("checkpoint thread", () => {
   test("copies the WAL into the database while the main connection writes, and stops on stop()", async () => {
     db.sqlite.run("PRAGMA wal_autocheckpoint = 0"); // only the thread checkpoints
     const seen: { log: number; checkpointed: number }[] = [];
     const errors: string[] = [];
     const ck = startCheckpointer(path, { walFrames: 100, pollMs: 10, onCheckpoint: (r) => seen.push(r), onError: (e) => errors.push(e.message) });
+    cleanups.push(() => ck.stop());
     await ck.ready;
     const insert = db.sqlite.prepare("INSERT INTO t (n, v) VALUES (?, ?)");
     const tx = db.sqlite.transaction((from: number) => {
@@ -83,8 +111,7 @@ describe("checkpoint thread", () => {
   });
 
   test("through the writer: the WAL starts over every walFrames, all data stays", async () => {
-    const wrapped = withCheckpointThread(db, { walFrames: 200, pollMs: 10 })!;
-    expect(wrapped).not.toBeNull();
+    const wrapped = await threadUp({ walFrames: 200, pollMs: 10 });
     expect(db.sqlite.query("PRAGMA wal_autocheckpoint").get()).toEqual({ wal_autocheckpoint: 20_000 });
     expect(db.sqlite.query("PRAGMA journal_size_limit").get()).toEqual({ journal_size_limit: 16 * 1024 * 1024 });
     const walSync = takeOverWalSync(db.sqlite, path)!;
@@ -114,11 +141,7 @@ describe("checkpoint thread", () => {
   });
 
   test("a WAL grown in a burst is truncated to the size limit when the writer resets it", async () => {
-    let ready = false;
-    const wrapped = withCheckpointThread(db, { walFrames: 200, pollMs: 10, walSizeLimitBytes: 64 * 1024, maxHoldMs: 20_000, onReady: () => (ready = true) })!;
-    // Until the thread is up the gate holds nothing, and a hold ends after maxHoldMs even without a
-    // catch-up (25 ms by default: too short for 2 MB on a loaded machine). This test is about the reset.
-    await waitFor("the checkpoint thread", () => ready);
+    const wrapped = await threadUp({ walFrames: 200, pollMs: 10, walSizeLimitBytes: 64 * 1024 });
     const writer = createWriter(db.sqlite, { commitGate: wrapped.commitGate });
     const insert = db.sqlite.prepare("INSERT INTO t (n, v) VALUES (?, ?)");
     await writer.run(() => {
@@ -139,6 +162,7 @@ describe("checkpoint thread", () => {
 
     let died: Error | null = null;
     const ck = startCheckpointer(join(dir, "missing.db"), { pollMs: 10, onDeath: (e) => (died = e) });
+    cleanups.push(() => ck.stop());
     await expect(ck.ready).rejects.toThrow(/could not start on .*missing\.db/);
     expect(died).not.toBeNull();
     expect(ck.commitGate()).toBeNull(); // a dead thread never holds the writer

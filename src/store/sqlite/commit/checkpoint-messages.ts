@@ -13,7 +13,7 @@ export interface CheckpointSettings {
 export type ToCheckpointThread =
   | { t: "start"; settings: CheckpointSettings }
   /** The writer is holding its commits: copy everything now, so its next commit resets the WAL. */
-  | { t: "catch_up" }
+  | { t: "catch_up"; id: number }
   | { t: "stop" };
 
 export type FromCheckpointThread =
@@ -21,8 +21,8 @@ export type FromCheckpointThread =
   | { t: "ready" }
   /** A checkpoint ran: SQLite's (busy, log, checkpointed) figures. */
   | { t: "checkpointed"; busy: number; log: number; checkpointed: number }
-  /** Answer to catch_up (done as far as readers allow): the writer may commit again. */
-  | { t: "caught_up" }
+  /** Answer to catch_up `id` (done as far as readers allow): the writer may commit again. */
+  | { t: "caught_up"; id: number }
   /** Something failed; fatal means the thread gave up (it ends after this message). */
   | { t: "error"; message: string; fatal: boolean }
   | { t: "stopped" };

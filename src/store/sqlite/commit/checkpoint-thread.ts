@@ -41,7 +41,7 @@ self.onmessage = (e: MessageEvent) => {
     }
   } else if (msg.t === "catch_up") {
     thread?.catchUp();
-    post({ t: "caught_up" });
+    post({ t: "caught_up", id: msg.id });
   } else if (msg.t === "stop") {
     thread?.stop();
     thread = null;

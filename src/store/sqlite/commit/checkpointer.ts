@@ -2,6 +2,7 @@ import { threadEntry } from "../../../thread-entry";
 import type { Db } from "../connection";
 import type { CheckpointSettings, FromCheckpointThread, ToCheckpointThread } from "./checkpoint-messages";
 import { journalMode, WAL_AUTOCHECKPOINT_PAGES } from "../pragmas";
+import { createCommitGate } from "./commit-gate";
 import { openWalIndex, type WalIndexReader } from "./wal-index";
 
 export interface CheckpointerOptions {
@@ -69,20 +70,18 @@ export function startCheckpointer(path: string, opts: CheckpointerOptions = {}):
   const ready = new Promise<void>((resolve, reject) => (settleReady = { resolve, reject }));
   ready.catch(() => {}); // reported through onDeath as well
 
-  let hold: { promise: Promise<void>; release: () => void } | null = null;
-  /** After a catch-up that could not finish (readers), wait for the WAL to grow this far before the next. */
-  let nextHoldAt = walFrames;
-  const release = () => {
-    const h = hold;
-    hold = null;
-    h?.release();
-  };
+  const gate = createCommitGate({
+    walFrames,
+    maxHoldMs,
+    read: () => (running && wal ? wal.read() : null),
+    askCatchUp: (id) => thread.postMessage({ t: "catch_up", id } satisfies ToCheckpointThread),
+  });
 
   const die = (err: Error) => {
     if (dead || stopping) return;
     dead = true;
     running = false;
-    release();
+    gate.release();
     settleReady?.reject(err);
     opts.onDeath?.(err);
     thread.terminate();
@@ -104,7 +103,7 @@ export function startCheckpointer(path: string, opts: CheckpointerOptions = {}):
       }
       settleReady?.resolve();
       opts.onReady?.();
-    } else if (m.t === "caught_up") release();
+    } else if (m.t === "caught_up") gate.caughtUp(m.id);
     else if (m.t === "checkpointed") opts.onCheckpoint?.(m);
     else if (m.t === "error") (m.fatal ? die : (err: Error) => opts.onError?.(err))(new Error(m.message));
   };
@@ -112,35 +111,12 @@ export function startCheckpointer(path: string, opts: CheckpointerOptions = {}):
 
   return {
     ready,
-    commitGate() {
-      if (hold) return hold.promise;
-      if (!running || !wal) return null;
-      const p = wal.read();
-      if (!p) return null;
-      if (p.frames < walFrames) {
-        nextHoldAt = walFrames; // the WAL was reset
-        return null;
-      }
-      if (p.frames < nextHoldAt) return null;
-      nextHoldAt = p.frames + walFrames;
-      let done!: () => void;
-      const promise = new Promise<void>((resolve) => (done = resolve));
-      const timer = setTimeout(release, maxHoldMs);
-      hold = {
-        promise,
-        release: () => {
-          clearTimeout(timer);
-          done();
-        },
-      };
-      thread.postMessage({ t: "catch_up" } satisfies ToCheckpointThread);
-      return promise;
-    },
+    commitGate: () => gate.gate(),
     stop() {
       if (stopping) return;
       stopping = true;
       running = false;
-      release();
+      gate.release();
       if (!dead) {
         thread.postMessage({ t: "stop" } satisfies ToCheckpointThread);
         // Blocking on purpose: shutdown then closes the main connection knowing this one is gone.
