@@ -5,6 +5,10 @@
  * command is timed; the figures go to docs/deploy.md. Then idempotence, a failing step that names
  * itself, and --uninstall deleting the webhook.
  *
+ * Each command is the README's line itself, run by bash, changed only as `stagedLine` says: the
+ * example names become the test's, `sudo` is dropped (the test runs as root, with the stage's
+ * environment) and the staging options are appended.
+ *
  * What differs from a VM, and why: the machine runs no systemd, so test/support/stage-systemctl.sh
  * stands in for systemctl (it runs the installed binary and the backup unit's command as root,
  * without the units' sandboxing); `scp` is a local copy; nginx listens on a loopback address of
@@ -39,6 +43,22 @@ export function readmeDeployCommands(readme: string): string[] {
     .filter(Boolean);
 }
 
+const readmeLines = () => readmeDeployCommands(readFileSync(join(REPO, "README.md"), "utf8"));
+const shellWord = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
+
+/**
+ * README deploy line `n` (1-5) as the staged VM runs it: `sudo ` dropped, each example name swapped
+ * for the test's (the line must still hold it), the staging options appended. Run with bash.
+ */
+function stagedLine(n: number, swaps: [string, string][] = [], append: string[] = []): string {
+  let line = readmeLines()[n - 1]!.replace(/^sudo /, "");
+  for (const [from, to] of swaps) {
+    if (!line.includes(from)) throw new Error(`README deploy line ${n} no longer holds '${from}': ${line}`);
+    line = line.replaceAll(from, to);
+  }
+  return [line, ...append.map(shellWord)].join(" ");
+}
+
 let dir: string;
 let root: string;
 let api: FakeBotApi;
@@ -65,10 +85,15 @@ async function timed(n: number, command: string, cmd: string[], opts: Parameters
   timings.push({ n, command, seconds: (performance.now() - started) / 1000 });
   return res;
 }
-const installSh = () => join(dir, "vm-home", RELEASE, "install.sh");
+const vmHome = () => join(dir, "vm-home");
+/** install.sh of the unpacked release again, as a later run would (finished steps are skipped). */
 const install = (args: string[], stdin?: string) =>
-  sh([installSh(), "--prefix", root, "--start", "--acme-server", pebble.directoryUrl, ...args], { env: stageEnv, stdin });
-const admin = (args: string[]) => sh([join(root, "usr/local/sbin/tgwh-admin"), ...args], { env: { ...stageEnv, TGWH_ETC: join(root, "etc/tgwh"), TGWH_BIN: join(root, "usr/local/bin/tgwh"), TGWH_DB: join(root, "var/lib/tgwh/tgwh.db") } });
+  sh([join(vmHome(), RELEASE, "install.sh"), "--prefix", root, "--start", "--acme-server", pebble.directoryUrl, ...args], { env: stageEnv, stdin });
+/** What tgwh-admin needs to find the staged install instead of /etc/tgwh, /usr/local/bin and /var/lib/tgwh. */
+const adminEnv = () => ({ ...stageEnv, TGWH_ETC: join(root, "etc/tgwh"), TGWH_BIN: join(root, "usr/local/bin/tgwh"), TGWH_DB: join(root, "var/lib/tgwh/tgwh.db") });
+/** Line 4 with the test's host name and e-mail, against the stage and the ACME server. */
+const installLine = () =>
+  stagedLine(4, [["bot.example.com", TEST_HOST], ["ops@example.com", EMAIL]], ["--prefix", root, "--start", "--acme-server", pebble.directoryUrl]);
 const servicePid = () => (existsSync(join(root, "run/tgwh.pid")) ? Number(readFileSync(join(root, "run/tgwh.pid"), "utf8")) : null);
 
 maybe("the README's five commands on a staged VM", () => {
@@ -78,7 +103,7 @@ maybe("the README's five commands on a staged VM", () => {
     root = join(dir, "vm");
     mkdirSync(join(root, "etc/nginx/sites-enabled"), { recursive: true });
     mkdirSync(join(root, "etc/tgwh"), { recursive: true });
-    mkdirSync(join(dir, "vm-home"));
+    mkdirSync(vmHome());
     openUp(root);
     api = startFakeBotApi();
     pebble = await startPebble(join(dir, "pebble"));
@@ -135,7 +160,7 @@ maybe("the README's five commands on a staged VM", () => {
   });
 
   test("the README block is the five commands this test runs", () => {
-    expect(readmeDeployCommands(readFileSync(join(REPO, "README.md"), "utf8"))).toEqual([
+    expect(readmeLines()).toEqual([
       "make release",
       `scp dist/${RELEASE}.tar.gz* admin@bot.example.com:`,
       `sha256sum -c ${RELEASE}.tar.gz.sha256 && tar xzf ${RELEASE}.tar.gz`,
@@ -145,20 +170,21 @@ maybe("the README's five commands on a staged VM", () => {
   });
 
   test("1-3: make release, copy, verify and unpack: binary, install.sh, deploy/ and docs, no Node.js needed", async () => {
-    const build = join(dir, "build");
-    const made = await timed(1, "make release", ["make", "-s", "-C", REPO, "release", `RELEASE_DIR=${build}`]);
+    // In the checkout; the release goes to the test's own dist/ instead of the checkout's.
+    const build = join(dir, "dist");
+    const made = await timed(1, "make release", ["bash", "-c", stagedLine(1, [], ["-s", `RELEASE_DIR=${build}`])], { cwd: REPO });
     expect(made.code, made.all).toBe(0);
     expect(readdirSync(build).sort()).toEqual([`${RELEASE}.tar.gz`, `${RELEASE}.tar.gz.sha256`]);
 
-    // scp in the README; a local copy here (no SSH server in the test).
-    const copied = await timed(2, "scp (a local cp here)", ["sh", "-c", `cp ${build}/${RELEASE}.tar.gz* ${join(dir, "vm-home")}/`]);
-    expect(copied.code).toBe(0);
+    // scp in the README; a local copy here (no SSH server in the test), from beside the test's dist/.
+    const copied = await timed(2, "scp (a local cp here)", ["bash", "-c", stagedLine(2, [["scp ", "cp "], ["admin@bot.example.com:", `${vmHome()}/`]])], { cwd: dir });
+    expect(copied.code, copied.all).toBe(0);
 
-    const line3 = readmeDeployCommands(readFileSync(join(REPO, "README.md"), "utf8"))[2]!;
-    const unpacked = await timed(3, "sha256sum -c && tar xzf", ["bash", "-c", line3], { cwd: join(dir, "vm-home") });
+    const line3 = stagedLine(3);
+    const unpacked = await timed(3, "sha256sum -c && tar xzf", ["bash", "-c", line3], { cwd: vmHome() });
     expect(unpacked.code, unpacked.all).toBe(0);
     expect(unpacked.out).toContain(`${RELEASE}.tar.gz: OK`);
-    const top = join(dir, "vm-home", RELEASE);
+    const top = join(vmHome(), RELEASE);
     for (const f of ["tgwh", "install.sh", "deploy/install.sh", "deploy/systemd/tgwh.service", "deploy/systemd/tgwh-backup.timer", "deploy/render.sh", "docs/deploy.md", "README.md"]) {
       expect({ f, exists: existsSync(join(top, f)) }).toEqual({ f, exists: true });
     }
@@ -173,10 +199,7 @@ maybe("the README's five commands on a staged VM", () => {
   });
 
   test("4: install.sh from the release: packages, files, service, certificate, HTTPS, webhook, smoke, backups", async () => {
-    const res = await timed(4, "install.sh --server-name --email (token on stdin)", [installSh(), "--prefix", root, "--start", "--acme-server", pebble.directoryUrl, "--server-name", TEST_HOST, "--email", EMAIL], {
-      env: stageEnv,
-      stdin: `${TEST_BOT_TOKEN}\n`,
-    });
+    const res = await timed(4, "install.sh --server-name --email (token on stdin)", ["bash", "-c", installLine()], { cwd: vmHome(), env: stageEnv, stdin: `${TEST_BOT_TOKEN}\n` });
     if (process.env.SHOW_INSTALL) console.log(res.all);
     expect(res.code, res.all).toBe(0);
     for (const step of ["packages", "files", "service", "certificate", "https", "webhook", "smoke", "backups"]) expect(res.out).toContain(`install.sh: step ${step}`);
@@ -204,9 +227,9 @@ maybe("the README's five commands on a staged VM", () => {
 
   test("5: tgwh-admin smoke --chat proves delivery with a token of its own, revoked afterwards", async () => {
     const before = api.callsOf("sendMessage").length;
-    const res = await timed(5, "tgwh-admin smoke --chat", [join(root, "usr/local/sbin/tgwh-admin"), "smoke", "--chat", CHAT, "--resolve", listenAddress], {
-      env: { ...stageEnv, TGWH_ETC: join(root, "etc/tgwh"), TGWH_BIN: join(root, "usr/local/bin/tgwh"), TGWH_DB: join(root, "var/lib/tgwh/tgwh.db") },
-    });
+    // --resolve: the stage's nginx listens on a loopback address of its own, not on 127.0.0.1 (the default).
+    const line5 = stagedLine(5, [["tgwh-admin", join(root, "usr/local/sbin/tgwh-admin")], ["123456789", CHAT]], ["--resolve", listenAddress]);
+    const res = await timed(5, "tgwh-admin smoke --chat", ["bash", "-c", line5], { env: adminEnv() });
     expect(res.code, res.all).toBe(0);
     expect(res.out).toMatch(/OK +notification +delivered to chat 4242/);
     expect(res.out).toMatch(/OK +token +used its own operator token 'smoke-\S+', now revoked/);
@@ -224,7 +247,7 @@ maybe("the README's five commands on a staged VM", () => {
     const pid = servicePid();
     const creds = ["bot_token", "webhook_secret", "session_secret"].map((n) => readFileSync(join(root, "etc/tgwh/credentials", n), "utf8"));
     const sets = api.callsOf("setWebhook").length;
-    const again = await install(["--server-name", TEST_HOST, "--email", EMAIL]);
+    const again = await sh(["bash", "-c", installLine()], { cwd: vmHome(), env: stageEnv });
     expect(again.code, again.all).toBe(0);
     expect(again.out).toContain(`certificate for ${TEST_HOST} is there`);
     expect(again.out).not.toMatch(/wrote credential|generated credential|installed \/usr\/local\/bin\/tgwh/);
