@@ -78,7 +78,7 @@ export function createAdminDocs() {
               title: "tgwh admin API",
               version: VERSION,
               description:
-                "Operate tgwh: queue, jobs, webhook, notifications, service accounts and the audit log. Authorize with a service-account token (`tgwh token create --name NAME --role viewer|operator|admin|service`). Roles: viewer reads; operator also retries jobs, sends notifications and manages the webhook; admin also manages service accounts; service may only POST /internal/notifications.",
+                "Operate tgwh: queue, jobs, webhook, notifications, service accounts and the audit log. Authorize with a service-account token (on the VM: `sudo tgwh-admin token create --name NAME --role viewer|operator|admin|service`). Roles: viewer reads; operator also retries jobs, sends notifications and manages the webhook; admin also manages service accounts; service may only POST /internal/notifications.",
             },
             tags: [
               { name: "queue", description: "Queue overview" },
@@ -93,7 +93,7 @@ export function createAdminDocs() {
               { name: "auth", description: "Seamless Telegram Auth" },
             ],
             components: {
-              securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "tgwh_ service-account token", description: "`tgwh token create` prints one" } },
+              securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "tgwh_ service-account token", description: "`sudo tgwh-admin token create` prints one" } },
             },
           },
         }),

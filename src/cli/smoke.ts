@@ -117,7 +117,7 @@ export async function runSmoke(o: SmokeOptions): Promise<CheckResult[]> {
     return results;
   }
   const upd = await waitForJob(o, `/admin/updates/${update.update_id}`, started);
-  if ("error" in upd) results.push({ name: "processed", status: "FAIL", detail: upd.error!, hint: "create one with `tgwh token create --name smoke --role operator`" });
+  if ("error" in upd) results.push({ name: "processed", status: "FAIL", detail: upd.error!, hint: "create one with `sudo tgwh-admin token create --name smoke --role operator`" });
   else if (upd.job.state === "done") results.push({ name: "processed", status: "OK", detail: `update ${update.update_id} done ${upd.ms} ms after it was sent` });
   else results.push({ name: "processed", status: "FAIL", detail: `update ${update.update_id} is ${upd.job.state ?? "not found"} after ${upd.ms} ms${upd.job.lastError ? `: ${upd.job.lastError}` : ""}`, hint: "is the worker running? `curl 127.0.0.1:8080/readyz`, `journalctl -u tgwh`" });
 

@@ -48,7 +48,7 @@ export const tokenCommand: Command = {
       try {
         const rows = (await admin.operations.accounts.list(limit)).map(accountView);
         output(json, { accounts: rows }, () => {
-          if (rows.length === 0) return "no service accounts yet: tgwh token create --name NAME --role admin";
+          if (rows.length === 0) return "no service accounts yet: sudo tgwh-admin token create --name NAME --role admin";
           const w = Math.max(4, ...rows.map((r) => r.name.length));
           return [
             `${"NAME".padEnd(w)}  ROLE      CREATED                   LAST USED                 REVOKED`,
