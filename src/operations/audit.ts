@@ -13,16 +13,16 @@ export interface AuditedCall {
   detail?: Record<string, unknown>;
 }
 
-/**
- * Wraps every operation (operations/*.ts): runs it, then writes one audit_log row with its
- * result (`ok` or `error: …`), also when it fails. A failed audit write is logged and
- * fails the call, so nothing mutates without a trace.
- */
 /** Where a failed audit write is reported: the service's logger, or the CLI's stderr. */
 export interface AuditErrorLog {
   error(fields: object, msg: string): void;
 }
 
+/**
+ * Wraps every operation (operations/*.ts): runs it, then writes one audit_log row with its
+ * result (`ok` or `error: …`), also when it fails. A failed audit write is logged and fails the
+ * call, so a change never goes unrecorded in silence: the log line is its trace.
+ */
 export function createAuditor(audit: Pick<AuditStore, "record">, log: AuditErrorLog, scrub: Scrub) {
   async function write(a: AuditedCall, result: string): Promise<void> {
     try {
