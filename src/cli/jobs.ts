@@ -1,4 +1,4 @@
-import { jobView } from "../admin/views";
+import { jobView, nextCursor } from "../admin/views";
 import { RETRY_DEAD_MAX } from "../store/job-rules";
 import { JOB_STATES, type JobState } from "../store/states";
 import { openCliAdmin } from "./admin-context";
@@ -36,7 +36,7 @@ export const jobsCommand: Command = {
       const admin = await openCliAdmin(env);
       try {
         const rows = await admin.store.jobs.list({ state: state as JobState | undefined, kind: p.options.get("--kind"), limit, cursor: cursor ? Number(cursor) : undefined });
-        const next = rows.length === limit && rows.length > 0 ? String(rows[rows.length - 1]!.id) : null;
+        const next = nextCursor(rows, limit);
         const jobs = rows.map((j) => jobView(j, p.flags.has("--payload")));
         output(json, { jobs, nextCursor: next }, () =>
           [
