@@ -82,7 +82,6 @@ describe("RBAC matrix", () => {
       const [method] = key.split(" ") as [string];
       const sample = SAMPLES[key];
       if (!sample) throw new Error(`no sample request for ${key}: add one to SAMPLES`);
-      const outcome: Record<string, number> = {};
       const expected: Record<string, string> = {};
       const got: Record<string, string> = {};
       for (const who of callers) {
@@ -90,7 +89,6 @@ describe("RBAC matrix", () => {
         let body = sample.body;
         if (key === "POST /admin/service-accounts") body = { name: `made-by-${who}`, role: "viewer" };
         const res = await client.call(method, sample.path, token, body);
-        outcome[who] = res.status;
         const allowed = who === "none" || who === "revoked" ? required === "public" : roleAllows(required, who);
         expected[who] = allowed ? "allowed" : who === "none" || who === "revoked" ? "401" : "403";
         got[who] = res.status === 401 || res.status === 403 ? String(res.status) : res.status < 500 ? "allowed" : `error ${res.status}: ${res.text}`;
