@@ -5,6 +5,8 @@
  * test/routes/admin.test.ts).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { Database } from "bun:sqlite";
+import { statSync } from "node:fs";
 import { join } from "node:path";
 import { EXIT, EXIT_OF_FAILURE } from "../../src/cli/command";
 import { STATUS_OF_FAILURE } from "../../src/http";
@@ -61,11 +63,25 @@ describe("each operation audits itself once", () => {
     expect(await lastAudit()).toEqual({ actor: "cli:alice", action: AUDIT_ACTION.revokeAccount, target: "ops-bob", result: "ok" });
   });
 
-  test("takeBackup: the copy, then its row (so the copy does not hold it)", async () => {
+  test("takeBackup: the copy (0600 under any umask), then its row (so the copy does not hold it)", async () => {
     const target = join(dir, "copy.db");
-    const res = await ops.takeBackup("cli:alice", target);
+    const umask = process.umask(0o022);
+    let res;
+    try {
+      res = await ops.takeBackup("cli:alice", target);
+    } finally {
+      process.umask(umask);
+    }
     expect(res).toMatchObject({ file: target, check: "ok" });
+    expect(statSync(target).mode & 0o777).toBe(0o600);
     expect(await lastAudit()).toEqual({ actor: "cli:alice", action: AUDIT_ACTION.takeBackup, target, result: "ok" });
+    const copy = new Database(target, { readonly: true });
+    try {
+      expect(copy.query("SELECT count(*) AS n FROM audit_log WHERE action = ?").get(AUDIT_ACTION.takeBackup)).toEqual({ n: 0 });
+      expect(copy.query("SELECT count(*) AS n FROM audit_log WHERE action = ?").get(AUDIT_ACTION.createAccount)).toEqual({ n: 1 });
+    } finally {
+      copy.close();
+    }
   });
 });
 
