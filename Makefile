@@ -50,8 +50,8 @@ soak: build
 	FUZZ_RUNS=$${FUZZ_RUNS:-2000} $(BUN) test test/fuzz
 
 # After changing a schema (src/store/<dialect>/schema.ts): generate each dialect's SQL migration
-# and embed it in the binary. A data change goes into the generated file by hand (see 0002).
-MIGRATION_DIALECTS := sqlite
+# and embed it in the binary. A data change goes into the generated file by hand (see sqlite's 0002).
+MIGRATION_DIALECTS := sqlite postgres
 migrations: node_modules/.installed
 	for d in $(MIGRATION_DIALECTS); do \
 	  node_modules/.bin/drizzle-kit generate --config drizzle.$$d.config.ts && \

@@ -1,7 +1,7 @@
 import { defineConfig } from "drizzle-kit";
 
-// `make migrations` runs drizzle-kit generate with this file (and, from stage 2 on, with
-// drizzle.postgres.config.ts), then embeds each dialect's SQL into the binary.
+// `make migrations` runs drizzle-kit generate with this file and with drizzle.postgres.config.ts,
+// then embeds each dialect's SQL into the binary.
 export default defineConfig({
   dialect: "sqlite",
   schema: "./src/store/sqlite/schema.ts",

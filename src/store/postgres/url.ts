@@ -1,0 +1,66 @@
+/**
+ * TGWH_DATABASE_URL: what is accepted, and how it is shown. The URL is a secret (it usually
+ * carries the password), so nothing outside the connection ever prints it: logs, /readyz, doctor
+ * and `tgwh store copy` show `databaseLocation(url)`, which drops the password and the query
+ * (where `password=` or `sslpassword=` may hide).
+ */
+
+export interface DatabaseUrlParts {
+  hostname: string;
+  port: number;
+  database: string;
+  username: string;
+}
+
+/** Why a URL is not usable, in words for the operator (never the URL itself); null when fine. */
+export function databaseUrlProblem(raw: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return "is not a valid URL; expected postgres://user:password@host:5432/database";
+  }
+  if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") return "must start with postgres:// or postgresql://";
+  if (!url.hostname && !url.searchParams.get("host")) return "has no host";
+  if (!databaseName(url)) return "names no database (…/database at the end)";
+  return null;
+}
+
+function databaseName(url: URL): string {
+  return decodeURIComponent(url.pathname.replace(/^\//, ""));
+}
+
+/** The parts the driver is given explicitly, so PG* environment variables cannot redirect it. */
+export function databaseUrlParts(raw: string): DatabaseUrlParts {
+  const url = new URL(raw);
+  return {
+    hostname: url.hostname.replace(/^\[|\]$/g, "") || "localhost",
+    port: url.port ? Number(url.port) : 5432,
+    database: databaseName(url),
+    username: decodeURIComponent(url.username) || "postgres",
+  };
+}
+
+/** `postgres://user@host:port/database`: the URL without its password and query, for messages. */
+export function databaseLocation(raw: string): string {
+  try {
+    const url = new URL(raw);
+    const user = url.username ? `${url.username}@` : "";
+    const port = url.port ? `:${url.port}` : "";
+    return `postgres://${user}${url.hostname}${port}${url.pathname}`;
+  } catch {
+    return "postgres://(unparsable URL)";
+  }
+}
+
+/** The password inside the URL (decoded), if any: the log scrubber removes it on its own too. */
+export function databaseUrlPassword(raw: string | null): string | null {
+  if (!raw) return null;
+  try {
+    const url = new URL(raw);
+    const p = url.password ? decodeURIComponent(url.password) : url.searchParams.get("password");
+    return p || null;
+  } catch {
+    return null;
+  }
+}
