@@ -13,6 +13,8 @@ const RETRY = `UPDATE jobs SET state = 'pending', run_at = $1, last_error = $2, 
     attempts = attempts - $4, lease_owner = NULL, lease_until = NULL
   WHERE id = $5 AND state = 'running' AND lease_owner = $6`;
 
+type End = Exclude<Finish, { type: "retry" }>;
+
 /**
  * Records how a claimed job ended; only the lease holder can. A retry keeps the chain's turn
  * (running → pending, the chain stays busy either way), so it is one statement. Ending a job of
@@ -21,19 +23,27 @@ const RETRY = `UPDATE jobs SET state = 'pending', run_at = $1, last_error = $2, 
  * finds the chain's new head).
  */
 export async function finishJob(sql: SQL, job: FinishTarget, f: Finish, now: number): Promise<boolean> {
-  const error = f.error === null ? null : pgText(f.error);
-  const history = error === null ? null : appendAttemptError(job.errors, { attempt: job.attempts, at: now, error });
   if (f.type === "retry") {
+    const error = pgText(f.error);
+    const history = appendAttemptError(job.errors, { attempt: job.attempts, at: now, error });
     const res = await sql.unsafe(RETRY, [f.runAt, error, history, f.spendAttempt ? 0 : 1, job.id, job.owner]);
     return res.count > 0;
   }
-  const params = [f.type, now, error, history, job.id, job.owner];
-  if (job.orderKey === null) return (await sql.unsafe(END, params)).count > 0;
-  return sql.begin(async (tx) => {
-    await lockChains(tx, [job.orderKey]);
-    const res = await tx.unsafe(END, params);
-    if (res.count === 0) return false;
-    await advanceChains(tx, [job.orderKey]);
-    return true;
-  });
+  if (job.orderKey === null) return (await sql.unsafe(END, endParams(job, f, now))).count > 0;
+  return sql.begin((tx) => endInTx(tx, job, f, now));
+}
+
+function endParams(job: FinishTarget, f: End, now: number): unknown[] {
+  const error = f.error === null ? null : pgText(f.error);
+  const history = error === null ? null : appendAttemptError(job.errors, { attempt: job.attempts, at: now, error });
+  return [f.type, now, error, history, job.id, job.owner];
+}
+
+/** Ends a job inside the caller's transaction: its chain's lock, the end, the turn handed on. */
+export async function endInTx(tx: SQL, job: FinishTarget, f: End, now: number): Promise<boolean> {
+  await lockChains(tx, [job.orderKey]);
+  const res = await tx.unsafe(END, endParams(job, f, now));
+  if (res.count === 0) return false;
+  await advanceChains(tx, [job.orderKey]);
+  return true;
 }
