@@ -55,6 +55,7 @@ export async function createService(cfg: Config, log: Logger, options: ServiceOp
   const metrics = createMetrics({ version: VERSION, commit: COMMIT });
   const store = countingInserts(await openStore(cfg, storeEvents(log, metrics, clock, options)), metrics);
   metrics.setQueueSnapshot(() => store.jobs.stats());
+  metrics.gatewayInfo.set({ gateway: cfg.instanceId, store: store.engine }, 1);
   const limits: Limits = createLimits(
     { redisUrl: cfg.redisUrl, instanceId: cfg.instanceId, sendPerSecond: cfg.sendPerSecond, authRatePerIp: cfg.authRatePerIp, authRatePerUser: cfg.authRatePerUser, namespace: botNamespace(cfg.botToken), sendTimeoutMs: botApiTimeoutSeconds(cfg.leaseSeconds) * 1000 + 1000 },
     { registry: metrics.registry, log, clock },

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
+import { databaseUrlPassword, databaseUrlProblem } from "./store/postgres/url";
 
 /** A configuration problem: names the variable and what is wrong, never the value. */
 export class ConfigError extends Error {
@@ -18,7 +19,10 @@ export interface Config {
   webhookSecret: string | null;
   /** Accepted beside webhookSecret during a rotation window (TGWH_WEBHOOK_SECRET_OLD). */
   webhookSecretOld: string | null;
+  /** The SQLite file (TGWH_DB); unused when databaseUrl is set. */
   dbPath: string;
+  /** postgres:// URL (TGWH_DATABASE_URL, a secret: it carries the password): PostgreSQL is the store, shared by every gateway. */
+  databaseUrl: string | null;
   listen: { hostname: string; port: number };
   telegramApi: string;
   publicUrl: string | null;
@@ -160,6 +164,21 @@ function redisUrl(env: Env): string | null {
   return raw;
 }
 
+/**
+ * TGWH_DATABASE_URL picks PostgreSQL. With an explicit TGWH_DB too, which store the operator
+ * meant is a guess: refuse, naming both (the default TGWH_DB path does not count).
+ */
+function databaseUrl(env: Env): string | null {
+  const raw = readSecret(env, "TGWH_DATABASE_URL", "database_url");
+  if (raw === null || raw === "") return null;
+  const problem = databaseUrlProblem(raw);
+  if (problem) throw new ConfigError("TGWH_DATABASE_URL", problem);
+  if (env.TGWH_DB?.trim()) {
+    throw new ConfigError("TGWH_DATABASE_URL", "set together with TGWH_DB; each picks a store (PostgreSQL, or a SQLite file): unset one of them");
+  }
+  return raw;
+}
+
 /** Checks the whole configuration once, at start. Throws ConfigError on the first problem. */
 export function loadConfig(env: Env = process.env): Config {
   const dev = flag(env, "TGWH_DEV");
@@ -188,6 +207,7 @@ export function loadConfig(env: Env = process.env): Config {
     webhookSecret,
     webhookSecretOld,
     dbPath,
+    databaseUrl: databaseUrl(env),
     listen,
     telegramApi: httpsUrl(env, "TGWH_TELEGRAM_API", "http(s)") ?? "https://api.telegram.org",
     publicUrl: httpsUrl(env, "TGWH_PUBLIC_URL", "https"),
@@ -242,7 +262,16 @@ function urlPassword(raw: string | null): string | null {
 
 /** Every secret value the process knows, for log scrubbing. */
 export function secretsOf(cfg: Config): string[] {
-  return [cfg.botToken, cfg.webhookSecret, cfg.webhookSecretOld, cfg.sessionSecret, cfg.redisUrl, urlPassword(cfg.redisUrl)].filter(
+  return [
+    cfg.botToken,
+    cfg.webhookSecret,
+    cfg.webhookSecretOld,
+    cfg.sessionSecret,
+    cfg.redisUrl,
+    urlPassword(cfg.redisUrl),
+    cfg.databaseUrl,
+    databaseUrlPassword(cfg.databaseUrl),
+  ].filter(
     (s): s is string => typeof s === "string" && s.length >= 4,
   );
 }

@@ -56,6 +56,7 @@ export function createLogger(opts: LogOptions): Logger {
           "webhookSecret",
           "sessionSecret",
           "redisUrl",
+          "databaseUrl",
           "authorization",
           "headers.authorization",
           'headers["x-telegram-bot-api-secret-token"]',

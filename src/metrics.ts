@@ -22,6 +22,18 @@ export function createMetrics(opts: { version: string; commit: string }) {
 
   const m = {
     registry,
+    /**
+     * Which gateway answers this scrape: Prometheus labels every series with the scrape target
+     * (`instance`, host:port) itself, so tgwh adds no instance label of its own (it would clash
+     * and turn into `exported_instance`); this series maps a target to its TGWH_INSTANCE_ID, the
+     * name in jobs' lease_owner, and says which store it runs on.
+     */
+    gatewayInfo: new Gauge({
+      name: "tgwh_gateway_info",
+      help: "This gateway (always 1): TGWH_INSTANCE_ID, the prefix of its job leases, and its store (sqlite, or postgres shared by all gateways).",
+      labelNames: ["gateway", "store"],
+      registers: [registry],
+    }),
     webhookRequests: new Counter({
       name: "tgwh_webhook_requests_total",
       help: "Webhook requests by outcome: stored and duplicate (200), unauthorized (401), bad_request (400), too_large (413), unsupported_media_type (415), unavailable (503).",

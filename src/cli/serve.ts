@@ -21,10 +21,9 @@ export async function serve(baseCfg: Config): Promise<number> {
   // In the sandbox every Bot API caller (worker, admin webhook routes) talks to the stand-in.
   const cfg: Config = devApi ? { ...baseWithSecrets, telegramApi: devApi.apiRoot } : baseWithSecrets;
   if (cfg.initDataMaxAge === 0) log.warn("TGWH_INIT_DATA_MAX_AGE=0: initData freshness is not checked; a leaked initData stays valid forever");
-  if (cfg.synchronous === "NORMAL") log.warn("TGWH_SQLITE_SYNCHRONOUS=NORMAL: a power loss can lose the last acknowledged updates");
+  if (cfg.synchronous === "NORMAL" && !cfg.databaseUrl) log.warn("TGWH_SQLITE_SYNCHRONOUS=NORMAL: a power loss can lose the last acknowledged updates");
 
-  // The store work passes sharedStore: cfg.databaseUrl !== null here once PostgreSQL exists.
-  for (const w of limitsStartupWarnings({ redisUrl: cfg.redisUrl, sharedStore: false })) log.warn(w);
+  for (const w of limitsStartupWarnings({ redisUrl: cfg.redisUrl, sharedStore: cfg.databaseUrl !== null })) log.warn(w);
 
   const service = await createService(cfg, log, { checkpointThread: true });
   const { handleWebhook, http } = service;
@@ -51,7 +50,7 @@ export async function serve(baseCfg: Config): Promise<number> {
     },
   });
   const baseUrl = `http://${cfg.listen.hostname.includes(":") ? `[${cfg.listen.hostname}]` : cfg.listen.hostname}:${server.port}`;
-  log.info({ listen: baseUrl, db: cfg.dbPath, version: VERSION, dev: cfg.dev, pid: process.pid }, "tgwh listening");
+  log.info({ listen: baseUrl, db: ctx.store.location, instance: ctx.instance, version: VERSION, dev: cfg.dev, pid: process.pid }, "tgwh listening");
   if (cfg.dev) process.stderr.write(devBanner(cfg, baseUrl));
 
   let stopping = false;

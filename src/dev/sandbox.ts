@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { Config } from "../config";
 import type { Logger } from "../log";
 import { openStore } from "../store/open";
+import { databaseLocation } from "../store/postgres/url";
 import { startSandboxBotApi } from "./sandbox-bot-api";
 
 export const DEV_BOT_ID = 1000000001;
@@ -42,7 +43,7 @@ export function devBanner(cfg: Config, baseUrl: string): string {
   return [
     "",
     "tgwh dev sandbox is running (TGWH_DEV=1): generated secrets, a fake Bot API on loopback.",
-    `  listening on ${baseUrl}   database ${cfg.dbPath}`,
+    `  listening on ${baseUrl}   database ${cfg.databaseUrl ? databaseLocation(cfg.databaseUrl) : cfg.dbPath}`,
     "  Post an update (the bot's answer appears in the log as 'sandbox bot sent a message'):",
     "",
     `  curl -sS -X POST ${baseUrl}/telegram/webhook -H 'Content-Type: application/json' \\`,

@@ -1,4 +1,5 @@
 import type { Config } from "../config";
+import { createPostgresStore } from "./postgres";
 import { createSqliteStore, type SqliteStoreOptions } from "./sqlite";
 import { inspectSqliteBackup } from "./sqlite/restore-check";
 import type { BackupInspection, Store } from "./types";
@@ -7,15 +8,31 @@ import type { BackupInspection, Store } from "./types";
 export type OpenStoreOptions = Pick<
   SqliteStoreOptions,
   "migrate" | "mustExist" | "checkpointThread" | "onCommit" | "onCommitFailure" | "clock"
->;
+> & {
+  /** PostgreSQL: how this process shows in pg_stat_activity (default `tgwh <instance id>`). */
+  applicationName?: string;
+};
 
 /**
- * Opens the configured store: the one place that picks the engine. Today SQLite at TGWH_DB;
- * stage 2 adds PostgreSQL when TGWH_DATABASE_URL is set. Async because a server engine connects
- * (and migrates) before it can answer. With `mustExist` it never creates a store: one that is
- * missing, out of reach or (for "migrated") not tgwh's is a MissingDatabaseError (types.ts).
+ * Opens the configured store: the one place that picks the engine. PostgreSQL when
+ * TGWH_DATABASE_URL is set (shared by every gateway), else SQLite at TGWH_DB. Async because a
+ * server engine connects (and migrates) before it can answer. With `mustExist` it never creates a
+ * store: one that is missing, out of reach or (for "migrated") not tgwh's is a MissingDatabaseError
+ * (types.ts). SQLite-only options (the checkpoint thread) are ignored on PostgreSQL; the commit
+ * callbacks report its tick batches.
  */
-export async function openStore(cfg: Pick<Config, "dbPath" | "synchronous" | "busyTimeoutMs">, opts: OpenStoreOptions): Promise<Store> {
+export async function openStore(cfg: Pick<Config, "dbPath" | "databaseUrl" | "instanceId" | "synchronous" | "busyTimeoutMs">, opts: OpenStoreOptions): Promise<Store> {
+  if (cfg.databaseUrl) {
+    return createPostgresStore({
+      url: cfg.databaseUrl,
+      applicationName: opts.applicationName ?? `tgwh ${cfg.instanceId}`,
+      migrate: opts.migrate,
+      mustExist: opts.mustExist,
+      onCommit: opts.onCommit,
+      onCommitFailure: opts.onCommitFailure,
+      clock: opts.clock,
+    });
+  }
   return createSqliteStore({ path: cfg.dbPath, synchronous: cfg.synchronous, busyTimeoutMs: cfg.busyTimeoutMs, ...opts });
 }
 
