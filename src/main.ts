@@ -8,9 +8,10 @@ import { webhookCommand } from "./cli/webhook";
 import { doctorCommand } from "./cli/doctor";
 import { smokeCommand } from "./cli/smoke";
 import { restoreCommand } from "./cli/restore";
+import { storeCommand } from "./cli/store";
 
 /** Every subcommand, one row each; `serve` is the default. */
-const COMMANDS: Command[] = [serveCommand, migrateCommand, versionCommand, initdataCommand, webhookCommand, tokenCommand, jobsCommand, backupCommand, restoreCommand, doctorCommand, smokeCommand];
+const COMMANDS: Command[] = [serveCommand, migrateCommand, versionCommand, initdataCommand, webhookCommand, tokenCommand, jobsCommand, backupCommand, restoreCommand, doctorCommand, smokeCommand, storeCommand];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
