@@ -88,7 +88,7 @@ describe.skipIf(!HAVE_POSTGRES)("two gateways on one PostgreSQL", () => {
     const queue = (m: string) => m.split("\n").filter((l) => l.startsWith("tgwh_queue_jobs{") || l.startsWith("tgwh_queue_done_jobs_estimate "));
     expect(queue(ma!)).toEqual(queue(mb!));
     expect(ma).not.toMatch(/instance="/);
-    expect(ma + mb).not.toContain(PG_PASSWORD);
+    expect(ma! + mb!).not.toContain(PG_PASSWORD);
   }, E2E_TIMEOUT);
 
   test("the CLI on the same database: migrate --status, jobs ls, backup points at pg_dump", async () => {

@@ -29,11 +29,11 @@ describe.skipIf(!HAVE_POSTGRES)("PostgreSQL engine", () => {
   let stores: PostgresStore[] = [];
   beforeAll(async () => {
     server = await sharedPostgres();
-  });
+  }, 60_000);
   afterEach(async () => {
     for (const s of stores.splice(0)) await s.close();
     for (const d of drops.splice(0)) await d();
-  });
+  }, 30_000);
   const fresh = async (empty = false) => {
     const db = empty ? await server.createEmptyDatabase() : await server.createDatabase();
     drops.push(db.drop);

@@ -25,10 +25,10 @@ describe.skipIf(!HAVE_POSTGRES)("gateways sharing one PostgreSQL", () => {
   const cleanup: (() => Promise<void>)[] = [];
   beforeAll(async () => {
     server = await sharedPostgres();
-  });
+  }, 60_000);
   afterEach(async () => {
     for (const c of cleanup.splice(0).reverse()) await c();
-  });
+  }, 30_000);
   async function gateways(n: number, url?: string): Promise<PostgresStore[]> {
     if (!url) {
       const db = await server.createDatabase();

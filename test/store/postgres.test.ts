@@ -1,3 +1,4 @@
+import { beforeAll } from "bun:test";
 import { createPostgresStore } from "../../src/store/postgres";
 import { HAVE_POSTGRES, sharedPostgres } from "../support/postgres";
 import { storeContract } from "./contract";
@@ -7,6 +8,10 @@ import { storeContract } from "./contract";
  * database copied from a migrated template, opened as `tgwh serve` opens it.
  */
 if (HAVE_POSTGRES) {
+  // The server starts once (initdb, template) before the first test's factory runs.
+  beforeAll(async () => {
+    await sharedPostgres();
+  }, 60_000);
   storeContract("postgres", async (clock) => {
     const server = await sharedPostgres();
     const db = await server.createDatabase();
