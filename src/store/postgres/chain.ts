@@ -32,16 +32,15 @@ export async function chainBusyOther(tx: SQL, orderKey: string, id: number): Pro
  * Hands each chain's turn to its first pending-or-running job in (seq, id) order unless that one
  * holds it already: after the head ended (done, discarded, dead), under the chain's lock.
  */
+export const ADVANCE_CHAINS = `UPDATE jobs SET ready = 1 WHERE id IN (
+    SELECT (SELECT id FROM jobs WHERE order_key = k AND state IN ('pending', 'running') ORDER BY seq, id LIMIT 1)
+    FROM unnest($1::text[]) AS k)
+  AND ready = 0`;
+
 export async function advanceChains(tx: SQL, orderKeys: Iterable<string | null>): Promise<void> {
   const keys = [...new Set([...orderKeys].filter((k): k is string => k !== null))];
   if (keys.length === 0) return;
-  await tx.unsafe(
-    `UPDATE jobs SET ready = 1 WHERE id IN (
-       SELECT (SELECT id FROM jobs WHERE order_key = k AND state IN ('pending', 'running') ORDER BY seq, id LIMIT 1)
-       FROM unnest($1::text[]) AS k)
-     AND ready = 0`,
-    [keys],
-  );
+  await tx.unsafe(ADVANCE_CHAINS, [keys]);
 }
 
 /**

@@ -17,11 +17,10 @@ const EXPIRE_BATCH = 500;
  * then updates the rows that are still running with an expired lease (another gateway may have
  * taken them meanwhile: the re-check skips those), and hands the turn on for those that died.
  */
+export const EXPIRED_CANDIDATES = `SELECT id, order_key AS "orderKey" FROM jobs WHERE state = 'running' AND lease_until < $1 ORDER BY lease_until LIMIT ${EXPIRE_BATCH}`;
+
 export async function expireLeases(sql: SQL, now: number): Promise<ExpiredLease[]> {
-  const candidates = await sql.unsafe<{ id: string; orderKey: string | null }[]>(
-    `SELECT id, order_key AS "orderKey" FROM jobs WHERE state = 'running' AND lease_until < $1 ORDER BY lease_until LIMIT ${EXPIRE_BATCH}`,
-    [now],
-  );
+  const candidates = await sql.unsafe<{ id: string; orderKey: string | null }[]>(EXPIRED_CANDIDATES, [now]);
   if (candidates.length === 0) return [];
   return sql.begin(async (tx) => {
     await lockChains(tx, candidates.map((c) => c.orderKey));
@@ -49,18 +48,17 @@ export async function expireLeases(sql: SQL, now: number): Promise<ExpiredLease[
  * ready job, its head (chain.ts keeps that under the chain locks). MATERIALIZED: the locking
  * SELECT runs once, before the UPDATE.
  */
+export const CLAIM = `WITH picked AS MATERIALIZED (
+    SELECT id AS picked_id FROM jobs
+    WHERE state = 'pending' AND ready = 1 AND run_at <= $4
+    ORDER BY run_at, id LIMIT $5
+    FOR UPDATE SKIP LOCKED)
+  UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $2, started_at = $3, attempts = attempts + 1
+  FROM picked WHERE jobs.id = picked.picked_id
+  RETURNING ${JOB_COLUMNS}`;
+
 export async function claimJobs(sql: SQL, opts: { owner: string; leaseMs: number; limit: number; now: number }): Promise<Job[]> {
   if (opts.limit <= 0) return [];
-  const rows = await sql.unsafe(
-    `WITH picked AS MATERIALIZED (
-       SELECT id AS picked_id FROM jobs
-       WHERE state = 'pending' AND ready = 1 AND run_at <= $4
-       ORDER BY run_at, id LIMIT $5
-       FOR UPDATE SKIP LOCKED)
-     UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $2, started_at = $3, attempts = attempts + 1
-     FROM picked WHERE jobs.id = picked.picked_id
-     RETURNING ${JOB_COLUMNS}`,
-    [opts.owner, opts.now + opts.leaseMs, opts.now, opts.now, opts.limit],
-  );
+  const rows = await sql.unsafe(CLAIM, [opts.owner, opts.now + opts.leaseMs, opts.now, opts.now, opts.limit]);
   return toJobs(rows).sort((a, b) => a.runAt - b.runAt || a.id - b.id);
 }

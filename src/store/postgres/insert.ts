@@ -9,7 +9,7 @@ import { lockChains, settleChains } from "./chain";
  * What the batch's transaction needs to know before inserting, in one round trip: which chains
  * are busy, and which dedupe keys are stored already (with the stored job's id).
  */
-const LOOKUP = `SELECT 'busy' AS what, k AS key, NULL::int8 AS id FROM unnest($1::text[]) AS k
+export const LOOKUP = `SELECT 'busy' AS what, k AS key, NULL::int8 AS id FROM unnest($1::text[]) AS k
   WHERE EXISTS (SELECT 1 FROM jobs WHERE order_key = k AND state IN ('pending', 'running'))
   UNION ALL
   SELECT 'stored', dedupe_key, id FROM jobs WHERE dedupe_key = ANY($2::text[])`;

@@ -19,12 +19,12 @@ export interface PgJobStoreOptions {
   onCommitFailure?: (err: unknown, ops: number) => void;
 }
 
-const RELEASE_OWN_PREVIOUS = `UPDATE jobs SET state = 'pending', lease_owner = NULL, lease_until = NULL,
+export const RELEASE_OWN_PREVIOUS = `UPDATE jobs SET state = 'pending', lease_owner = NULL, lease_until = NULL,
     attempts = greatest(attempts - 1, 0), last_error = 'released at restart: the previous process of this instance stopped while running it'
   WHERE state = 'running' AND lease_owner LIKE $1 ESCAPE '\\' AND lease_owner <> $2
   RETURNING id`;
 
-const NEXT_WAKE = `SELECT (SELECT min(run_at) FROM jobs WHERE state = 'pending' AND ready = 1)::text AS "runAt",
+export const NEXT_WAKE = `SELECT (SELECT min(run_at) FROM jobs WHERE state = 'pending' AND ready = 1)::text AS "runAt",
   (SELECT min(lease_until) FROM jobs WHERE state = 'running')::text AS "leaseUntil"`;
 
 export interface PgJobStore extends JobStore {

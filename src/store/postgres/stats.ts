@@ -15,7 +15,7 @@ import type { QueueSnapshot } from "../types";
  * - done jobs estimated by their id span per kind (two seeks each), an upper bound.
  * Every gateway reads the same shared table, so every gateway reports the same queue.
  */
-const BY_STATE_KIND = `WITH RECURSIVE sk(state, kind) AS (
+export const BY_STATE_KIND = `WITH RECURSIVE sk(state, kind) AS (
     SELECT s, (SELECT kind FROM jobs WHERE state = s ORDER BY kind LIMIT 1) FROM unnest($1::text[]) AS s
     UNION ALL
     SELECT sk.state, (SELECT kind FROM jobs WHERE state = sk.state AND kind > sk.kind ORDER BY kind LIMIT 1)
@@ -27,7 +27,7 @@ const BY_STATE_KIND = `WITH RECURSIVE sk(state, kind) AS (
   FROM sk WHERE kind IS NOT NULL`;
 
 // The oldest job that could run now but has not: how far behind the workers are.
-const OLDEST_RUNNABLE = `SELECT min(run_at)::text AS "runAt" FROM jobs WHERE state = 'pending' AND ready = 1 AND run_at <= $1`;
+export const OLDEST_RUNNABLE = `SELECT min(run_at)::text AS "runAt" FROM jobs WHERE state = 'pending' AND ready = 1 AND run_at <= $1`;
 
 export async function queueSnapshot(sql: SQL, now: number): Promise<QueueSnapshot> {
   const rows = await sql.unsafe<{ state: string; kind: string; n: number | null; lo: string | null; hi: string | null }[]>(BY_STATE_KIND, [
