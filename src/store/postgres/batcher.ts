@@ -34,7 +34,7 @@ export function createTickBatcher<I, O>(opts: TickBatcherOptions<I, O>): TickBat
   let queue: Pending<I, O>[] = [];
   let inFlight = 0;
   let scheduled = false;
-  let idle: (() => void)[] = [];
+  const idle: (() => void)[] = [];
 
   async function runBatch(batch: Pending<I, O>[]): Promise<void> {
     const items = batch.flatMap((p) => p.items);
