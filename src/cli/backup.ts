@@ -1,5 +1,7 @@
 import { accessSync, constants } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import { loadConfig } from "../config";
+import { pgBackupPointer } from "../store/postgres/url";
 import { openCliAdmin } from "./admin-context";
 import { intOption, output, parseArgs } from "./args";
 import { backupFileName, pruneBackups } from "./backup-rotation";
@@ -28,6 +30,11 @@ export const backupCommand: Command = {
     if (extra.length) throw new UsageError(`unexpected argument '${extra[0]}'`);
     if (p.options.has("--keep") && !dir) throw new UsageError("--keep goes with --dir");
     const keep = intOption(p, "--keep", 24, 1, 100000);
+    const { databaseUrl } = loadConfig(env);
+    if (databaseUrl) {
+      process.stderr.write(`tgwh: ${pgBackupPointer(databaseUrl)}\n`);
+      return EXIT.usage;
+    }
     // Names the operator, then acts as the database's owner and refuses a missing database.
     const admin = await openCliAdmin(env);
     try {

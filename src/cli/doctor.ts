@@ -4,9 +4,11 @@ import { getWebhookStatus, webhookDeps } from "../operations/telegram-webhook";
 import { ConfigError, loadConfig, secretsOf, type Config } from "../config";
 import { createScrubber } from "../log";
 import { openStore } from "../store/open";
+import { databaseLocation } from "../store/postgres/url";
 import { intOption, parseArgs } from "./args";
 import { EXIT, type Command } from "./command";
 import { credentialChecks, credentialsFolderCheck, clockCheck, databaseChecks, diskCheck, formatReport, webhookChecks, worstStatus, type CheckResult } from "./doctor-checks";
+import { sharedEngineChecks } from "./doctor-shared";
 import { serviceEnv, SERVICE_ENV_OPTIONS } from "./env-file";
 import { actAsServiceUser } from "./run-as-service-user";
 
@@ -128,7 +130,8 @@ export async function runDoctor(env: Record<string, string | undefined>, timeout
     if (!(err instanceof ConfigError)) throw err;
     return [{ name: "config", status: "FAIL", detail: err.message, hint: "fix /etc/tgwh/tgwh.env or the credential named; nothing else can be checked" }];
   }
-  const results: CheckResult[] = [{ name: "config", status: "OK", detail: `database ${cfg.dbPath}, listen ${cfg.listen.hostname}:${cfg.listen.port}, public ${cfg.publicUrl ?? "(TGWH_PUBLIC_URL not set)"}` }];
+  const where = cfg.databaseUrl ? databaseLocation(cfg.databaseUrl) : cfg.dbPath;
+  const results: CheckResult[] = [{ name: "config", status: "OK", detail: `database ${where}, listen ${cfg.listen.hostname}:${cfg.listen.port}, public ${cfg.publicUrl ?? "(TGWH_PUBLIC_URL not set)"}` }];
   results.push(
     ...credentialChecks({
       botToken: !!cfg.botToken,
@@ -138,8 +141,11 @@ export async function runDoctor(env: Record<string, string | undefined>, timeout
       looseFiles: loose,
     }),
   );
-  results.push(...(await checkDatabase(cfg)));
-  results.push(checkDisk(cfg.dbPath));
+  // PostgreSQL (reachable, a primary, migrated, synchronous_commit) and Redis, with hints; or the SQLite file and its disk.
+  const shared = await sharedEngineChecks(cfg, Math.min(timeoutMs, 5000));
+  if (cfg.databaseUrl) results.push(...shared.database);
+  else results.push(...(await checkDatabase(cfg)), checkDisk(cfg.dbPath));
+  results.push(...shared.redis);
   results.push(await checkService(cfg, Math.min(timeoutMs, 3000)));
   if (!cfg.botToken) return results;
   const telegram = await checkTelegram(cfg, timeoutMs);
@@ -150,7 +156,7 @@ export async function runDoctor(env: Record<string, string | undefined>, timeout
 
 export const doctorCommand: Command = {
   name: "doctor",
-  summary: "check config, credentials, database, disk, clock, Telegram and the webhook (OK/WARN/FAIL lines)",
+  summary: "check config, credentials, database (SQLite or PostgreSQL), Redis, disk, clock, Telegram and the webhook (OK/WARN/FAIL lines)",
   usage: USAGE,
   async run(args, env) {
     const p = parseArgs(args, { flags: ["--json"], options: [...SERVICE_ENV_OPTIONS, "--timeout"] });

@@ -9,7 +9,7 @@ import { createPgJobStore } from "./jobs";
 import { applyMigrations, migrationStatus } from "./migrate";
 import { embeddedMigrations } from "./migrations";
 import { createPgSettingStore } from "./settings";
-import { databaseLocation } from "./url";
+import { databaseLocation, pgBackupPointer } from "./url";
 import { createPgUserStore } from "./users";
 
 export interface PostgresStoreOptions {
@@ -68,9 +68,7 @@ export async function createPostgresStore(opts: PostgresStoreOptions): Promise<P
     health: createPgHealth(pg.sql),
     migrate: () => applyMigrations(pg.sql, embeddedMigrations),
     async backup() {
-      throw new Error(
-        `the store is PostgreSQL (${location}): back it up with PostgreSQL's own tools, e.g. \`pg_dump --format=custom --file=tgwh.dump "$TGWH_DATABASE_URL"\` (restore with pg_restore), or the managed service's snapshots`,
-      );
+      throw new Error(pgBackupPointer(opts.url));
     },
     async close() {
       if (closed) return;

@@ -64,3 +64,12 @@ export function databaseUrlPassword(raw: string | null): string | null {
     return null;
   }
 }
+
+/** What `tgwh backup` and `tgwh restore` say on PostgreSQL: its own tools do that job. */
+export function pgBackupPointer(raw: string): string {
+  return (
+    `the store is PostgreSQL (${databaseLocation(raw)}): tgwh backup and restore work on the SQLite file only. ` +
+    'Back up with pg_dump (`pg_dump --format=custom --file=tgwh.dump "$TGWH_DATABASE_URL"`, restore with pg_restore into an empty database), ' +
+    "or the managed service's snapshots and point-in-time recovery"
+  );
+}
