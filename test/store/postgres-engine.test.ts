@@ -67,6 +67,28 @@ describe.skipIf(!HAVE_POSTGRES)("PostgreSQL engine", () => {
       expect((await store.jobs.list({ limit: 10 })).map((j) => j.seq).sort()).toEqual([12, 14]);
     });
 
+    test("a tick's finishes of every kind go together, each answered for itself, chains handed on", async () => {
+      const db = await fresh();
+      const store = await open(db.url);
+      await store.jobs.insert([job(1, "chat:A"), job(2, "chat:A"), job(3, "chat:B"), job(4, "chat:B"), job(5), job(6), job(7, "chat:C")]);
+      const { jobs } = await store.jobs.claim({ owner: "w/1", leaseMs: 10_000, limit: 10, now });
+      const by = (seq: number) => jobs.find((j) => j.seq === seq)!;
+      const t = (seq: number, owner = "w/1") => ({ id: by(seq).id, owner, orderKey: by(seq).orderKey, attempts: by(seq).attempts, errors: null });
+      const results = await Promise.all([
+        store.jobs.finish(t(1), { type: "done", error: null }),
+        store.jobs.finish(t(3), { type: "discarded", error: "403\u0000blocked" }),
+        store.jobs.finish(t(5), { type: "retry", runAt: now + 1, error: "later", spendAttempt: false }),
+        store.jobs.finish(t(6, "someone-else"), { type: "done", error: null }),
+        store.jobs.finish(t(7), { type: "dead", error: "gave up" }),
+      ]);
+      expect(results).toEqual([true, true, true, false, true]);
+      expect((await store.jobs.byId(by(3).id))!.lastError).toBe("403\uFFFDblocked");
+      expect((await store.jobs.byId(by(5).id))).toMatchObject({ state: "pending", attempts: 0 });
+      expect((await store.jobs.byId(by(6).id))!.state).toBe("running");
+      const next = await store.jobs.claim({ owner: "w/1", leaseMs: 10_000, limit: 10, now: now + 1 });
+      expect(next.jobs.map((j) => j.seq).sort()).toEqual([2, 4, 5]);
+    });
+
     test("close() waits for queued inserts to commit", async () => {
       const db = await fresh();
       const store = await createPostgresStore({ url: db.url, applicationName: "t", migrate: true });

@@ -3,6 +3,7 @@ import type { ReservedSQL } from "bun";
 import { ADVANCE_CHAINS } from "../../src/store/postgres/chain";
 import { CLAIM, EXPIRED_CANDIDATES } from "../../src/store/postgres/claim";
 import { openPool, type Pg } from "../../src/store/postgres/connection";
+import { END_MANY, RETRY_MANY } from "../../src/store/postgres/finish";
 import { LOOKUP } from "../../src/store/postgres/insert";
 import { NEXT_WAKE, RELEASE_OWN_PREVIOUS } from "../../src/store/postgres/jobs";
 import { PRUNE } from "../../src/store/postgres/prune";
@@ -78,6 +79,12 @@ describe.skipIf(!HAVE_POSTGRES)("PostgreSQL plans", () => {
   test("the queue snapshot: a recursive walk of jobs_state_kind and the head of jobs_claim", async () => {
     expectIndexed(await plan(BY_STATE_KIND, ["text[]", "int4"], ["ARRAY['pending','running','discarded','dead','done']", "20000"]), "jobs_state_kind");
     expectIndexed(await plan(OLDEST_RUNNABLE, ["int8"], ["10000000"]), "jobs_claim");
+  });
+
+  test("a tick's finishes: by primary key or through the running jobs (jobs_lease), never the whole table", async () => {
+    const ids = "ARRAY[99901,99902]::int8[]";
+    expectIndexed(await plan(END_MANY, ["int8[]", "text[]", "text[]", "text[]", "text[]", "int8"], [ids, "ARRAY['done','done']", "ARRAY[NULL,NULL]::text[]", "ARRAY[NULL,NULL]::text[]", "ARRAY['gw/1-x','gw/1-x']", "1"]));
+    expectIndexed(await plan(RETRY_MANY, ["int8[]", "int8[]", "text[]", "text[]", "int4[]", "text[]"], [ids, "ARRAY[1,1]::int8[]", "ARRAY['e','e']", "ARRAY['[]','[]']", "ARRAY[0,0]", "ARRAY['gw/1-x','gw/1-x']"]));
   });
 
   test("the worker's wake-up hint and a restart's release of its own leases", async () => {

@@ -7,7 +7,7 @@ import { createTickBatcher } from "./batcher";
 import { claimJobs, expireLeases } from "./claim";
 import type { Pg } from "./connection";
 import { isConnectionError, retryOnReconnect } from "./errors";
-import { finishJob } from "./finish";
+import { finishBatch, type FinishItem } from "./finish";
 import { insertBatch } from "./insert";
 import { pruneFinished } from "./prune";
 import { queueSnapshot } from "./stats";
@@ -35,13 +35,19 @@ export interface PgJobStore extends JobStore {
 /**
  * Every write resolves once its transaction committed with synchronous_commit on. Inserts made in
  * one tick share one transaction (batcher.ts); reads and the statements that are safe to repeat
- * go again on a fresh connection when theirs dropped (errors.ts). A finish is not repeated: the
- * worker treats a failed finish as a lost lease, and the job's lease expiry covers the rest.
+ * go again on a fresh connection when theirs dropped (errors.ts). The worker's finishes of one tick
+ * share a transaction as well (finish.ts). A finish is not repeated: the worker treats a failed
+ * finish as a lost lease, and the job's lease expiry covers the rest.
  */
 export function createPgJobStore(pg: Pg, opts: PgJobStoreOptions): PgJobStore {
   const { sql } = pg;
   const { clock } = opts;
   const admin = createPgJobAdmin(pg, clock);
+  // The worker's finishes of one tick share a transaction too; a failure is never repeated (see above).
+  const finishes = createTickBatcher<FinishItem, boolean>({
+    exec: (items) => finishBatch(sql, items, clock()),
+    splitOnFailure: (err) => !isConnectionError(err),
+  });
   const inserts = createTickBatcher<NewJob, InsertResult>({
     exec: (items) => retryOnReconnect(() => insertBatch(sql, items, clock())),
     splitOnFailure: (err) => !isConnectionError(err),
@@ -50,14 +56,17 @@ export function createPgJobStore(pg: Pg, opts: PgJobStoreOptions): PgJobStore {
   });
   return {
     insert: (batch) => inserts.run(batch),
-    drain: () => inserts.drain(),
+    drain: async () => {
+      await inserts.drain();
+      await finishes.drain();
+    },
     async claim(o) {
       const expired = o.expireLeases === false ? [] : await retryOnReconnect(() => expireLeases(sql, o.now));
       const limit = typeof o.limit === "function" ? o.limit() : o.limit;
       const jobs = await retryOnReconnect(() => claimJobs(sql, { owner: o.owner, leaseMs: o.leaseMs, now: o.now, limit }));
       return { expired, jobs };
     },
-    finish: (job, f) => finishJob(sql, job, f, clock()),
+    finish: async (job, f) => (await finishes.run([{ job, f }]))[0]!,
     async releaseOwnPrevious(prefix, owner) {
       const rows = await sql.unsafe(RELEASE_OWN_PREVIOUS, [`${prefix.replace(/[\\%_]/g, "\\$&")}%`, owner]);
       return rows.length;
