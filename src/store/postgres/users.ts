@@ -1,6 +1,7 @@
 // drizzle's query builder: one upsert per sign-in and a lookup per /auth/me, far off the hot path.
 import { eq, sql } from "drizzle-orm";
 import type { UserStore } from "../types";
+import { sightingInsert, sightingUpdate } from "../user-sighting";
 import type { Pg } from "./connection";
 import { users } from "./schema";
 
@@ -9,31 +10,9 @@ export function createPgUserStore({ orm }: Pg): UserStore {
     async upsert(u, now) {
       const [row] = await orm
         .insert(users)
-        .values({
-          telegramId: u.telegramId,
-          firstName: u.firstName,
-          lastName: u.lastName,
-          username: u.username,
-          languageCode: u.languageCode ?? null,
-          isPremium: u.isPremium ?? false,
-          photoUrl: u.photoUrl ?? null,
-          firstSeen: now,
-          lastSeen: now,
-        })
-        .onConflictDoUpdate({
-          target: users.telegramId,
-          // Names are what Telegram signed now; a field this source does not carry keeps its value.
-          set: {
-            firstName: u.firstName,
-            lastName: u.lastName,
-            username: u.username,
-            ...(u.languageCode !== undefined ? { languageCode: u.languageCode } : {}),
-            ...(u.isPremium !== undefined ? { isPremium: u.isPremium } : {}),
-            ...(u.photoUrl !== undefined ? { photoUrl: u.photoUrl } : {}),
-            // greatest(), not max(): max() is an aggregate in PostgreSQL. last_seen never goes back.
-            lastSeen: sql`greatest(${users.lastSeen}, ${now}::int8)`,
-          },
-        })
+        .values(sightingInsert(u, now))
+        // greatest(), not max(): max() is an aggregate in PostgreSQL. last_seen never goes back.
+        .onConflictDoUpdate({ target: users.telegramId, set: { ...sightingUpdate(u), lastSeen: sql`greatest(${users.lastSeen}, ${now}::int8)` } })
         .returning();
       return row!;
     },

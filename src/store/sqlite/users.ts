@@ -1,6 +1,7 @@
 // drizzle's query builder: one upsert per sign-in and a lookup per /auth/me, far off the hot path.
 import { eq, sql } from "drizzle-orm";
 import type { UserStore } from "../types";
+import { sightingInsert, sightingUpdate } from "../user-sighting";
 import type { Writer } from "./commit/writer";
 import type { Db } from "./connection";
 import { lazy } from "./lazy";
@@ -14,30 +15,9 @@ export function createSqliteUserStore(db: Db, writer: Writer): UserStore {
       writer.run(() =>
         orm
           .insert(users)
-          .values({
-            telegramId: u.telegramId,
-            firstName: u.firstName,
-            lastName: u.lastName,
-            username: u.username,
-            languageCode: u.languageCode ?? null,
-            isPremium: u.isPremium ?? false,
-            photoUrl: u.photoUrl ?? null,
-            firstSeen: now,
-            lastSeen: now,
-          })
-          .onConflictDoUpdate({
-            target: users.telegramId,
-            // Names are what Telegram signed now; a field this source does not carry keeps its value.
-            set: {
-              firstName: u.firstName,
-              lastName: u.lastName,
-              username: u.username,
-              ...(u.languageCode !== undefined ? { languageCode: u.languageCode } : {}),
-              ...(u.isPremium !== undefined ? { isPremium: u.isPremium } : {}),
-              ...(u.photoUrl !== undefined ? { photoUrl: u.photoUrl } : {}),
-              lastSeen: sql`max(${users.lastSeen}, ${now})`,
-            },
-          })
+          .values(sightingInsert(u, now))
+          // last_seen never goes back.
+          .onConflictDoUpdate({ target: users.telegramId, set: { ...sightingUpdate(u), lastSeen: sql`max(${users.lastSeen}, ${now})` } })
           .returning()
           .get(),
       ),
