@@ -50,7 +50,7 @@ export async function openCliAdmin(env: Record<string, string | undefined>): Pro
   const cfg = loadConfig(env);
   // Before acting as the service user: the audit log names who ran the command.
   const actor = cliActor(env);
-  actAsServiceUser(cfg.dbPath);
+  if (!cfg.databaseUrl) actAsServiceUser(cfg.dbPath); // PostgreSQL: no file to own
   const store = await openStore(cfg, { migrate: true, mustExist: "migrated" });
   const errorLog = { error: (_fields: object, msg: string) => void process.stderr.write(`tgwh: ${msg}\n`) };
   const operations = createOperations({ store, telegram: webhookDeps(cfg), log: errorLog, scrub: createScrubber(secretsOf(cfg)), clock: Date.now });

@@ -19,7 +19,7 @@ export const serveCommand: Command = {
   async run(args, env) {
     noArguments(args);
     const cfg = loadConfig(env);
-    actAsServiceUser(cfg.dbPath);
+    if (!cfg.databaseUrl) actAsServiceUser(cfg.dbPath); // PostgreSQL: no file to own
     return serve(cfg);
   },
 };
@@ -33,7 +33,7 @@ export const migrateCommand: Command = {
     const cfg = loadConfig(env);
     const statusOnly = p.flags.has("--status");
     // migrate creates the database when it is missing: as root, owned by the directory's owner.
-    actAsServiceUser(cfg.dbPath);
+    if (!cfg.databaseUrl) actAsServiceUser(cfg.dbPath);
     // --status only looks: it must not create the store it reports on (an unmigrated one is fine).
     const store = await openStore(cfg, { migrate: false, ...(statusOnly ? { mustExist: "reachable" as const } : {}) });
     try {

@@ -4,6 +4,7 @@
  * out. Pure; the facts are gathered in doctor-shared.ts. Nothing here ever holds a URL's password:
  * locations come from databaseLocation().
  */
+import { connectHint } from "../store/postgres/errors";
 import type { CheckResult } from "./doctor-checks";
 
 const ok = (name: string, detail: string): CheckResult => ({ name, status: "OK", detail });
@@ -24,27 +25,6 @@ export interface PostgresFacts {
   /** null: the migration table could not be read. */
   pendingMigrations: string[] | null;
   appliedMigrations: number;
-}
-
-/** A hint per way a connection fails, from the SQLSTATE (or Bun's code) the attempt ended with. */
-export function connectHint(code: string | null): string {
-  switch (code) {
-    case "28P01":
-    case "28000":
-      return "the user or password in TGWH_DATABASE_URL is refused: check the credential (systemd: /etc/tgwh/credentials/database_url) and pg_hba.conf";
-    case "3D000":
-      return "the database in TGWH_DATABASE_URL does not exist: createdb it (owner: the URL's user), then `tgwh migrate`";
-    case "57P03":
-      return "PostgreSQL is starting up or shutting down: try again in a moment";
-    case "53300":
-      return "too many connections: raise max_connections or lower the gateways' pools (16 connections each)";
-    case "ERR_POSTGRES_CONNECTION_REFUSED":
-      return "nothing listens at that host and port: is PostgreSQL running (systemctl status postgresql), listening on that address (listen_addresses), and the port open in the firewall?";
-    case "ERR_POSTGRES_CONNECTION_TIMEOUT":
-      return "no answer in time: check the host, the network path and the firewall";
-    default:
-      return "check TGWH_DATABASE_URL (host, port, database, user) and that PostgreSQL accepts this host (pg_hba.conf); TLS: add ?sslmode=require";
-  }
 }
 
 export function postgresChecks(f: PostgresFacts): CheckResult[] {

@@ -7,6 +7,7 @@ import { output, parseArgs } from "./args";
 import { EXIT, UsageError, type Command } from "./command";
 import { processesUsing } from "./open-files";
 import { actAsServiceUser } from "./run-as-service-user";
+import { pgBackupPointer } from "../store/postgres/url";
 
 const USAGE = `tgwh restore FILE [--json]
 
@@ -58,6 +59,10 @@ export const restoreCommand: Command = {
     if (!given) throw new UsageError("restore needs the backup FILE");
     if (extra.length) throw new UsageError(`unexpected argument '${extra[0]}'`);
     const cfg = loadConfig(env);
+    if (cfg.databaseUrl) {
+      process.stderr.write(`tgwh: ${pgBackupPointer(cfg.databaseUrl)}\n`);
+      return EXIT.usage;
+    }
     if (!isAbsolute(cfg.dbPath)) {
       throw new UsageError(`TGWH_DB is the relative path '${cfg.dbPath}': a restore needs an absolute one (sudo tgwh-admin restore FILE uses /var/lib/tgwh/tgwh.db)`);
     }

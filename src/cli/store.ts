@@ -1,9 +1,9 @@
-import { userInfo } from "node:os";
 import { readFileSync } from "node:fs";
 import { loadConfig, type Config } from "../config";
 import { retentionCutoff } from "../queue/retention";
 import { copySqliteToPostgres, CopyRefusedError, type CopyResult } from "../store/copy";
 import { databaseUrlProblem } from "../store/postgres/url";
+import { cliActor } from "./admin-context";
 import { output, parseArgs } from "./args";
 import { EXIT, UsageError, type Command } from "./command";
 
@@ -11,7 +11,8 @@ const USAGE = `tgwh store copy (--to postgres://USER:PASSWORD@HOST:5432/DB | --t
 
   Copies the SQLite store at TGWH_DB into an empty PostgreSQL database: jobs not finished, done
   and discarded jobs inside the dedupe window (TGWH_RETENTION_DAYS), users, service accounts,
-  the audit log and settings (the session key: sessions stay valid). Ids are kept. A target that
+  the audit log, settings (the session key: sessions stay valid) and unexpired initData sign-ins
+  (replays stay refused). Ids are kept. A target that
   holds anything is refused. Stop \`tgwh serve\` first: what it acknowledges after the copy starts
   would not be in PostgreSQL. --to-file reads the URL from a file (keeps the password out of ps).
   Then start the gateways with TGWH_DATABASE_URL set and TGWH_DB unset (docs/scale-out.md).`;
@@ -51,7 +52,7 @@ function describe(r: CopyResult, days: number): string {
   return [
     `copied ${r.from} to ${r.to}:`,
     `  jobs: ${copied} (${j.pending} pending, ${j.running} running → pending, ${j.dead} dead, ${j.done} done and ${j.discarded} discarded inside the ${days}-day dedupe window); ${j.leftBehind} older finished jobs left behind`,
-    `  users: ${r.counts.users}, service accounts: ${r.counts.serviceAccounts}, audit entries: ${r.counts.auditEntries}, settings: ${r.counts.settings}`,
+    `  users: ${r.counts.users}, service accounts: ${r.counts.serviceAccounts}, audit entries: ${r.counts.auditEntries}, settings: ${r.counts.settings}, initData sign-ins still refused as replays: ${r.counts.initDataReplays}`,
     "next: start the gateways with TGWH_DATABASE_URL set (and TGWH_DB unset); keep the SQLite file until they run (going back: docs/scale-out.md)",
   ].join("\n");
 }
@@ -73,12 +74,7 @@ export const storeCommand: Command = {
       return EXIT.usage;
     }
     const now = Date.now();
-    let actor = "cli:unknown";
-    try {
-      actor = `cli:${userInfo().username}`;
-    } catch {
-      actor = `cli:${env.USER ?? "unknown"}`;
-    }
+    const actor = cliActor(env);
     try {
       const res = await copySqliteToPostgres({ sqlitePath: cfg.dbPath, targetUrl: url, cutoff: retentionCutoff(now, cfg.retentionDays), actor, now });
       output(p.flags.has("--json"), res, () => describe(res, cfg.retentionDays));

@@ -18,8 +18,9 @@ import { embeddedMigrations as sqliteMigrations } from "./sqlite/migrations";
  *   older finished jobs, which retention would prune anyway, stay behind;
  * - a job `running` in the file belongs to a stopped process: it is copied as pending with the
  *   interrupted attempt given back, as a restart would release it;
- * - users, service accounts (token hashes, so every token keeps working), the audit log, and
- *   settings (the session signing key: sessions stay valid; the cached getMe);
+ * - users, service accounts (token hashes, so every token keeps working), the audit log,
+ *   settings (the session signing key: sessions stay valid; the cached getMe), and the initData
+ *   sign-ins not yet expired (a replay stays refused after the move);
  * - ids are kept (audit entries and operators' notes name job ids) and the sequences continue
  *   after them.
  * The source is read in one read transaction (a consistent snapshot); the target is written in
@@ -37,6 +38,8 @@ export interface CopyCounts {
   serviceAccounts: number;
   auditEntries: number;
   settings: number;
+  /** initData sign-ins still refused as replays until they expire. */
+  initDataReplays: number;
 }
 
 export interface CopyResult {
@@ -47,7 +50,7 @@ export interface CopyResult {
   counts: CopyCounts;
 }
 
-const TABLES = ["jobs", "users", "service_accounts", "audit_log", "settings"] as const;
+const TABLES = ["jobs", "users", "service_accounts", "audit_log", "settings", "init_data_replays"] as const;
 const BATCH = 5000;
 
 /** Column lists per table, in one order for the SQLite SELECT and the PostgreSQL unnest. */
@@ -64,18 +67,21 @@ const COLUMNS = {
   service_accounts: [["id", "int8"], ["name", "text"], ["role", "text"], ["token_hash", "text"], ["created_at", "int8"], ["revoked_at", "int8"], ["last_used_at", "int8"]],
   audit_log: [["id", "int8"], ["actor", "text"], ["action", "text"], ["target", "text"], ["result", "text"], ["detail", "text"], ["at", "int8"]],
   settings: [["key", "text"], ["value", "text"], ["updated_at", "int8"]],
+  init_data_replays: [["hash", "text"], ["expires_at", "int8"]],
 } as const satisfies Record<(typeof TABLES)[number], readonly (readonly [string, string])[]>;
 
 type Table = keyof typeof COLUMNS;
 type Row = Record<string, unknown>;
 
-/** What goes over from each table (SQLite side); `?1` is the retention cut-off, `?2` the last key copied. */
+/** What goes over from each table (SQLite side); `?1` is the retention cut-off, `?2` the last key copied, `?3` now. */
 const SOURCE: Record<Table, { where: string; key: string }> = {
   jobs: { where: "(state IN ('pending', 'running', 'dead') OR (state IN ('done', 'discarded') AND finished_at >= ?1))", key: "id" },
   users: { where: "1 = 1", key: "telegram_id" },
   service_accounts: { where: "1 = 1", key: "id" },
   audit_log: { where: "1 = 1", key: "id" },
   settings: { where: "1 = 1", key: "key" },
+  // initData used to sign in stays refused until it expires, on the new store too.
+  init_data_replays: { where: "expires_at > ?3", key: "hash" },
 };
 
 /** A running job of a stopped process: back to pending, the interrupted attempt given back (as releaseOwnPrevious). */
@@ -138,19 +144,20 @@ export async function copySqliteToPostgres(opts: CopyOptions): Promise<CopyResul
     if (st.pending.length) throw new CopyRefusedError(`${opts.sqlitePath} has migrations pending (${st.pending.join(", ")}): run \`tgwh migrate\` on it first`);
     await applyMigrations(pg.sql, pgMigrations);
     src.run("BEGIN"); // one snapshot of the file for the whole copy (WAL: writers are not blocked)
-    const counts: CopyCounts = { jobs: { pending: 0, running: 0, dead: 0, done: 0, discarded: 0, leftBehind: 0 }, users: 0, serviceAccounts: 0, auditEntries: 0, settings: 0 };
+    const counts: CopyCounts = { jobs: { pending: 0, running: 0, dead: 0, done: 0, discarded: 0, leftBehind: 0 }, users: 0, serviceAccounts: 0, auditEntries: 0, settings: 0, initDataReplays: 0 };
     await pg.sql.begin(async (tx) => {
       // Nobody else writes while this runs (a gateway started too early waits, then finds the rows).
       await tx.unsafe(`LOCK TABLE ${TABLES.join(", ")} IN EXCLUSIVE MODE`);
       await assertEmpty(tx, to);
       for (const table of TABLES) {
         const { where, key } = SOURCE[table];
-        const select = src.prepare<Row, [number, string | number]>(
+        const select = src.prepare<Row, (string | number)[]>(
           `SELECT ${COLUMNS[table].map(([n]) => n).join(", ")} FROM ${table} WHERE ${where} AND ${key} > ?2 ORDER BY ${key} LIMIT ${BATCH}`,
         );
-        let after: string | number = table === "settings" ? "" : Number.MIN_SAFE_INTEGER;
+        let after: string | number = table === "settings" || table === "init_data_replays" ? "" : Number.MIN_SAFE_INTEGER;
         for (;;) {
-          const rows = select.all(opts.cutoff, after);
+          // bun:sqlite wants exactly as many values as the highest ?N the statement names: only replays name ?3.
+          const rows = select.all(...(table === "init_data_replays" ? [opts.cutoff, after, opts.now] : [opts.cutoff, after]));
           if (rows.length === 0) break;
           after = rows.at(-1)![key] as string | number;
           if (table === "jobs") for (const r of rows) counts.jobs[r.state as keyof CopyCounts["jobs"]]++;
@@ -159,13 +166,14 @@ export async function copySqliteToPostgres(opts: CopyOptions): Promise<CopyResul
           if (table === "service_accounts") counts.serviceAccounts += rows.length;
           if (table === "audit_log") counts.auditEntries += rows.length;
           if (table === "settings") counts.settings += rows.length;
+          if (table === "init_data_replays") counts.initDataReplays += rows.length;
         }
       }
       counts.jobs.leftBehind = (src.query(`SELECT count(*) AS n FROM jobs WHERE state IN ('done', 'discarded') AND finished_at < ?`).get(opts.cutoff) as { n: number }).n;
       for (const [table, column] of [["jobs", "id"], ["service_accounts", "id"], ["audit_log", "id"]] as const) {
         await tx.unsafe(`SELECT setval(pg_get_serial_sequence('${table}', '${column}'), coalesce(max(${column}), 0) + 1, false) FROM ${table}`);
       }
-      const detail = JSON.stringify({ from: opts.sqlitePath, jobs: counts.jobs, users: counts.users, serviceAccounts: counts.serviceAccounts, auditEntries: counts.auditEntries, settings: counts.settings });
+      const detail = JSON.stringify({ from: opts.sqlitePath, jobs: counts.jobs, users: counts.users, serviceAccounts: counts.serviceAccounts, auditEntries: counts.auditEntries, settings: counts.settings, initDataReplays: counts.initDataReplays });
       await tx.unsafe(`INSERT INTO audit_log (actor, action, target, result, detail, at) VALUES ($1, 'store.copy', $2, 'ok', $3, $4)`, [opts.actor, to, detail, opts.now]);
     });
     return { from: opts.sqlitePath, to, cutoff: opts.cutoff, counts };

@@ -24,6 +24,7 @@ describe.skipIf(!HAVE_POSTGRES)("tgwh store copy", () => {
   let target: { name: string; url: string; drop(): Promise<void> };
   let token: string;
   let session: string;
+  let usedInitData: string;
   let pg: TgwhProcess | null = null;
   const sqliteEnv = () => ({ TGWH_DB: dbPath, TGWH_LISTEN: "127.0.0.1:1" });
 
@@ -40,6 +41,7 @@ describe.skipIf(!HAVE_POSTGRES)("tgwh store copy", () => {
       await waitFor(() => api.callsOf("sendMessage").length === 3, 20_000, "three replies on SQLite", lite.logs);
       token = await createToken(dbPath, "ci-bot", "operator");
       const initData = signInitData({ user: webAppUserJson({ id: 4242, first_name: "Ada" }), auth_date: String(nowSeconds()) }, TEST_BOT_TOKEN);
+      usedInitData = initData;
       const res = await fetch(`${lite.url}/auth/telegram/webapp`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ initData }) });
       expect(res.status).toBe(200);
       session = ((await res.json()) as { token: string }).token;
@@ -75,7 +77,7 @@ describe.skipIf(!HAVE_POSTGRES)("tgwh store copy", () => {
     expect(res.code).toBe(0);
     expect(res.stdout).toContain(`to postgres://tgwh@127.0.0.1:${server.port}/${target.name}`);
     expect(res.stdout).toMatch(/jobs: 4 \(1 pending, 0 running → pending, 0 dead, 3 done and 0 discarded inside the 7-day dedupe window\); 1 older finished jobs left behind/);
-    expect(res.stdout).toMatch(/users: 1, service accounts: 1, audit entries: \d+, settings: [1-9]/);
+    expect(res.stdout).toMatch(/users: 1, service accounts: 1, audit entries: \d+, settings: [1-9]\d*, initData sign-ins still refused as replays: 1/);
     expect(res.stdout + res.stderr).not.toContain(PG_PASSWORD);
     const [audit] = await server.admin<{ action: string; actor: string }>("SELECT action, actor FROM audit_log ORDER BY id DESC LIMIT 1", [], target.name);
     expect(audit).toMatchObject({ action: "store.copy" });
@@ -104,6 +106,9 @@ describe.skipIf(!HAVE_POSTGRES)("tgwh store copy", () => {
     const me = await fetch(`${pg.url}/auth/me`, { headers: { authorization: `Bearer ${session}` } });
     expect(me.status).toBe(200);
     expect(((await me.json()) as { user: { id: number } }).user.id).toBe(4242);
+    // The initData that signed in on SQLite is still a replay on PostgreSQL.
+    const replay = await fetch(`${pg.url}/auth/telegram/webapp`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ initData: usedInitData }) });
+    expect(replay.status).not.toBe(200);
     // New jobs get ids after the copied ones.
     expect((await postUpdate(pg.url, messageUpdate(5, 77, "/start"))).status).toBe(200);
     const [ids] = await server.admin<{ dup: number }>("SELECT count(*) - count(DISTINCT id) AS dup FROM jobs", [], target.name);

@@ -1,6 +1,6 @@
 import { afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { SQL } from "bun";
-import { MissingDatabaseError } from "../../src/store/sqlite";
+import { MissingDatabaseError } from "../../src/store/types";
 import { createPostgresStore, type PostgresStore } from "../../src/store/postgres";
 import { applyMigrations, migrationStatus } from "../../src/store/postgres/migrate";
 import { embeddedMigrations } from "../../src/store/postgres/migrations";
@@ -156,7 +156,13 @@ describe.skipIf(!HAVE_POSTGRES)("PostgreSQL engine", () => {
 
     test("inspection commands refuse a database without tgwh's tables", async () => {
       const db = await fresh(true);
-      await expect(createPostgresStore({ url: db.url, applicationName: "t", migrate: false, mustExist: true })).rejects.toThrow(MissingDatabaseError);
+      await expect(createPostgresStore({ url: db.url, applicationName: "t", migrate: false, mustExist: "migrated" })).rejects.toThrow(MissingDatabaseError);
+      await expect(createPostgresStore({ url: db.url, applicationName: "t", migrate: true, mustExist: "migrated" })).rejects.toThrow(/no tgwh tables/);
+      const [t] = await server.admin<{ t: string | null }>("SELECT to_regclass('jobs')::text AS t", [], db.name);
+      expect(t!.t).toBeNull(); // refused before migrating: nothing was created
+      const unreachable = await createPostgresStore({ url: server.url("no_such_db"), applicationName: "t", migrate: false, mustExist: "reachable" }).catch((e: Error) => e);
+      expect(unreachable).toBeInstanceOf(MissingDatabaseError);
+      expect((unreachable as Error).message).toContain("createdb");
     });
   });
 

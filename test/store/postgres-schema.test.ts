@@ -25,6 +25,8 @@ assertType<Equal<typeof pg.auditLog.$inferSelect, typeof lite.auditLog.$inferSel
 assertType<Equal<typeof pg.auditLog.$inferInsert, typeof lite.auditLog.$inferInsert>>();
 assertType<Equal<typeof pg.settings.$inferSelect, typeof lite.settings.$inferSelect>>();
 assertType<Equal<typeof pg.settings.$inferInsert, typeof lite.settings.$inferInsert>>();
+assertType<Equal<typeof pg.initDataReplays.$inferSelect, typeof lite.initDataReplays.$inferSelect>>();
+assertType<Equal<typeof pg.initDataReplays.$inferInsert, typeof lite.initDataReplays.$inferInsert>>();
 
 // A drift the check must catch (kept here so the checker itself is known to work).
 // @ts-expect-error a nullable column is not the same type as a required one
@@ -37,6 +39,7 @@ describe("schemas of both engines", () => {
     [pg.serviceAccounts, lite.serviceAccounts],
     [pg.auditLog, lite.auditLog],
     [pg.settings, lite.settings],
+    [pg.initDataReplays, lite.initDataReplays],
   ] as const;
 
   test("the same tables, column names, nullability and index names", () => {

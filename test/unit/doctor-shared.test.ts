@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { postgresFacts, redisFacts } from "../../src/cli/doctor-shared";
-import { connectHint, postgresChecks, redisChecks, type PostgresFacts } from "../../src/cli/doctor-shared-checks";
+import { postgresChecks, redisChecks, type PostgresFacts } from "../../src/cli/doctor-shared-checks";
+import { connectHint } from "../../src/store/postgres/errors";
 import { HAVE_POSTGRES, PG_PASSWORD, sharedPostgres, type TestPostgres } from "../support/postgres";
 import { freePort, HAVE_REDIS, startRedis, type TestRedis } from "../support/redis";
 

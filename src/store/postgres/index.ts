@@ -1,10 +1,11 @@
 // The PostgreSQL store assembled; no SQL here (each file it builds on says builder or raw SQL at its top).
-import { MissingDatabaseError } from "../sqlite";
-import type { Store } from "../types";
+import { MissingDatabaseError, type Store, type StoreRequirement } from "../types";
 import { createPgAccountStore } from "./accounts";
 import { createPgAuditStore } from "./audit";
 import { assertDurableCommits, openPool, type Pg } from "./connection";
+import { connectHint, sqlState } from "./errors";
 import { createPgHealth } from "./health";
+import { createPgInitDataReplayStore } from "./init-data-replays";
 import { createPgJobStore } from "./jobs";
 import { applyMigrations, migrationStatus } from "./migrate";
 import { embeddedMigrations } from "./migrations";
@@ -19,8 +20,12 @@ export interface PostgresStoreOptions {
   applicationName: string;
   /** Apply pending migrations while opening (serve, and CLI commands that write). */
   migrate: boolean;
-  /** Refuse a database without tgwh's tables: inspection commands must not work on the wrong database. */
-  mustExist?: boolean;
+  /**
+   * The operator commands never create a store (types.ts StoreRequirement): "reachable" refuses a
+   * database that does not connect, "migrated" also one without tgwh's tables, checked before
+   * `migrate` would create them. Either refusal is a MissingDatabaseError (exit 2).
+   */
+  mustExist?: StoreRequirement;
   /** Tick-batch figures (metrics) and failures (log), as the SQLite group commit reports them. */
   onCommit?: (ops: number, seconds: number) => void;
   onCommitFailure?: (err: unknown, ops: number) => void;
@@ -45,11 +50,17 @@ export async function createPostgresStore(opts: PostgresStoreOptions): Promise<P
   const location = databaseLocation(opts.url);
   const pg = openPool({ url: opts.url, applicationName: opts.applicationName, max: opts.maxConnections });
   try {
-    await assertDurableCommits(pg.sql);
-    if (opts.migrate) await applyMigrations(pg.sql, embeddedMigrations);
-    else if (opts.mustExist && (await migrationStatus(pg.sql, embeddedMigrations)).applied.length === 0) {
-      throw new MissingDatabaseError(`database ${location} has no tgwh tables; check TGWH_DATABASE_URL (\`tgwh migrate\` creates them)`);
+    try {
+      await assertDurableCommits(pg.sql); // the first statement: connects and authenticates
+    } catch (err) {
+      if (!opts.mustExist) throw err;
+      const code = sqlState(err) ?? ((err as { code?: string }).code ?? null);
+      throw new MissingDatabaseError("TGWH_DATABASE_URL", `cannot use ${location}: ${(err as Error).message}; ${connectHint(code)}`);
     }
+    if (opts.mustExist === "migrated" && (await migrationStatus(pg.sql, embeddedMigrations)).applied.length === 0) {
+      throw new MissingDatabaseError("TGWH_DATABASE_URL", `database ${location} has no tgwh tables; check TGWH_DATABASE_URL (\`tgwh migrate\` creates them)`);
+    }
+    if (opts.migrate) await applyMigrations(pg.sql, embeddedMigrations);
   } catch (err) {
     await pg.close().catch(() => {});
     throw err;
@@ -65,6 +76,7 @@ export async function createPostgresStore(opts: PostgresStoreOptions): Promise<P
     accounts: createPgAccountStore(pg, clock),
     audit: createPgAuditStore(pg, clock),
     settings: createPgSettingStore(pg, clock),
+    initDataReplays: createPgInitDataReplayStore(pg),
     health: createPgHealth(pg.sql),
     migrate: () => applyMigrations(pg.sql, embeddedMigrations),
     async backup() {

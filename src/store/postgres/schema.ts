@@ -103,3 +103,16 @@ export const settings = pgTable("settings", {
   value: text("value").notNull(),
   updatedAt: bigint("updated_at", { mode: "number" }).notNull(),
 });
+
+/**
+ * initData already used to sign in, by its `hash`, until that initData expires: a second sign-in
+ * with it is refused (a replay) on every gateway. Expired rows are pruned.
+ */
+export const initDataReplays = pgTable(
+  "init_data_replays",
+  {
+    hash: text("hash").primaryKey(),
+    expiresAt: bigint("expires_at", { mode: "number" }).notNull(),
+  },
+  (t) => [index("init_data_replays_expires").on(t.expiresAt)],
+);

@@ -8,6 +8,11 @@ CREATE TABLE "audit_log" (
 	"at" bigint NOT NULL
 );
 --> statement-breakpoint
+CREATE TABLE "init_data_replays" (
+	"hash" text PRIMARY KEY NOT NULL,
+	"expires_at" bigint NOT NULL
+);
+--> statement-breakpoint
 CREATE TABLE "jobs" (
 	"id" bigserial PRIMARY KEY NOT NULL,
 	"kind" text NOT NULL,
@@ -58,6 +63,7 @@ CREATE TABLE "users" (
 );
 --> statement-breakpoint
 CREATE INDEX "audit_log_at" ON "audit_log" USING btree ("at");--> statement-breakpoint
+CREATE INDEX "init_data_replays_expires" ON "init_data_replays" USING btree ("expires_at");--> statement-breakpoint
 CREATE UNIQUE INDEX "jobs_dedupe_key" ON "jobs" USING btree ("dedupe_key");--> statement-breakpoint
 CREATE INDEX "jobs_claim" ON "jobs" USING btree ("run_at","id") WHERE state = 'pending' AND ready = 1;--> statement-breakpoint
 CREATE INDEX "jobs_chain" ON "jobs" USING btree ("order_key","seq","id") WHERE state IN ('pending', 'running') AND order_key IS NOT NULL;--> statement-breakpoint

@@ -3,5 +3,5 @@ import type { EmbeddedMigration } from "../../migration-types";
 import m0 from "./0000_init.sql" with { type: "text" };
 
 export const embeddedMigrations: EmbeddedMigration[] = [
-  { tag: "0000_init", when: 1795969667347, breakpoints: true, sql: m0 },
+  { tag: "0000_init", when: 1795972537679, breakpoints: true, sql: m0 },
 ];
