@@ -1,7 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { databaseUrlPassword, databaseUrlProblem } from "./store/postgres/url";
 
 /** A configuration problem: names the variable and what is wrong, never the value. */
 export class ConfigError extends Error {
@@ -162,6 +161,36 @@ function redisUrl(env: Env): string | null {
   if (url.protocol !== "redis:" && url.protocol !== "rediss:") throw new ConfigError("TGWH_REDIS_URL", "must start with redis:// or rediss:// (TLS)");
   if (!url.hostname) throw new ConfigError("TGWH_REDIS_URL", "has no host");
   return raw;
+}
+
+/**
+ * TGWH_DATABASE_URL checks (here, not in store/postgres/url.ts: the configuration depends on no
+ * store module). Messages never carry the URL: it holds the password.
+ */
+/** Why a URL is not usable, in words for the operator (never the URL itself); null when fine. */
+export function databaseUrlProblem(raw: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return "is not a valid URL; expected postgres://user:password@host:5432/database";
+  }
+  if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") return "must start with postgres:// or postgresql://";
+  if (!url.hostname && !url.searchParams.get("host")) return "has no host";
+  if (!decodeURIComponent(url.pathname.replace(/^\//, ""))) return "names no database (…/database at the end)";
+  return null;
+}
+
+/** The password inside the URL (decoded), if any: the log scrubber removes it on its own too. */
+export function databaseUrlPassword(raw: string | null): string | null {
+  if (!raw) return null;
+  try {
+    const url = new URL(raw);
+    const p = url.password ? decodeURIComponent(url.password) : url.searchParams.get("password");
+    return p || null;
+  } catch {
+    return null;
+  }
 }
 
 /**

@@ -50,7 +50,7 @@ export async function serve(baseCfg: Config): Promise<number> {
     },
   });
   const baseUrl = `http://${cfg.listen.hostname.includes(":") ? `[${cfg.listen.hostname}]` : cfg.listen.hostname}:${server.port}`;
-  log.info({ listen: baseUrl, db: ctx.store.location, instance: ctx.instance, version: VERSION, dev: cfg.dev, pid: process.pid }, "tgwh listening");
+  log.info({ listen: baseUrl, db: service.store.location, instance: cfg.instanceId, version: VERSION, dev: cfg.dev, pid: process.pid }, "tgwh listening");
   if (cfg.dev) process.stderr.write(devBanner(cfg, baseUrl));
 
   let stopping = false;

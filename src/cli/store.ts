@@ -1,8 +1,7 @@
 import { readFileSync } from "node:fs";
-import { loadConfig, type Config } from "../config";
+import { databaseUrlProblem, loadConfig, type Config } from "../config";
 import { retentionCutoff } from "../queue/retention";
 import { copySqliteToPostgres, CopyRefusedError, type CopyResult } from "../store/copy";
-import { databaseUrlProblem } from "../store/postgres/url";
 import { cliActor } from "./admin-context";
 import { output, parseArgs } from "./args";
 import { EXIT, UsageError, type Command } from "./command";

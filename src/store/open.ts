@@ -21,11 +21,14 @@ export type OpenStoreOptions = Pick<
  * (types.ts). SQLite-only options (the checkpoint thread) are ignored on PostgreSQL; the commit
  * callbacks report its tick batches.
  */
-export async function openStore(cfg: Pick<Config, "dbPath" | "databaseUrl" | "instanceId" | "synchronous" | "busyTimeoutMs">, opts: OpenStoreOptions): Promise<Store> {
+export async function openStore(
+  cfg: Pick<Config, "dbPath" | "synchronous" | "busyTimeoutMs"> & Partial<Pick<Config, "databaseUrl" | "instanceId">>,
+  opts: OpenStoreOptions,
+): Promise<Store> {
   if (cfg.databaseUrl) {
     return createPostgresStore({
       url: cfg.databaseUrl,
-      applicationName: opts.applicationName ?? `tgwh ${cfg.instanceId}`,
+      applicationName: opts.applicationName ?? `tgwh ${cfg.instanceId ?? "cli"}`,
       migrate: opts.migrate,
       mustExist: opts.mustExist,
       onCommit: opts.onCommit,

@@ -12,20 +12,6 @@ export interface DatabaseUrlParts {
   username: string;
 }
 
-/** Why a URL is not usable, in words for the operator (never the URL itself); null when fine. */
-export function databaseUrlProblem(raw: string): string | null {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    return "is not a valid URL; expected postgres://user:password@host:5432/database";
-  }
-  if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") return "must start with postgres:// or postgresql://";
-  if (!url.hostname && !url.searchParams.get("host")) return "has no host";
-  if (!databaseName(url)) return "names no database (…/database at the end)";
-  return null;
-}
-
 function databaseName(url: URL): string {
   return decodeURIComponent(url.pathname.replace(/^\//, ""));
 }
@@ -50,18 +36,6 @@ export function databaseLocation(raw: string): string {
     return `postgres://${user}${url.hostname}${port}${url.pathname}`;
   } catch {
     return "postgres://(unparsable URL)";
-  }
-}
-
-/** The password inside the URL (decoded), if any: the log scrubber removes it on its own too. */
-export function databaseUrlPassword(raw: string | null): string | null {
-  if (!raw) return null;
-  try {
-    const url = new URL(raw);
-    const p = url.password ? decodeURIComponent(url.password) : url.searchParams.get("password");
-    return p || null;
-  } catch {
-    return null;
   }
 }
 
