@@ -91,7 +91,7 @@ describe.skipIf(!HAVE_POSTGRES)("two gateways on one PostgreSQL", () => {
     expect(ma! + mb!).not.toContain(PG_PASSWORD);
   }, E2E_TIMEOUT);
 
-  test("the CLI on the same database: migrate --status, jobs ls, backup points at pg_dump, doctor checks PostgreSQL and Redis", async () => {
+  test("the CLI on the same database: migrate --status, jobs ls, token list, webhook info; backup and restore point at pg_dump; doctor checks PostgreSQL and Redis", async () => {
     const st = await cli(["migrate", "--status", "--json"]);
     expect(st.code).toBe(0);
     expect(JSON.parse(st.stdout)).toMatchObject({ db: `postgres://tgwh@127.0.0.1:${new URL(db.url).port}/${db.name}`, pending: [] });
@@ -102,10 +102,18 @@ describe.skipIf(!HAVE_POSTGRES)("two gateways on one PostgreSQL", () => {
     expect(backup.code).not.toBe(0);
     expect(backup.stderr).toContain("pg_dump");
     expect(backup.code).toBe(2);
+    const restore = await cli(["restore", "/tmp/never-read.db"]);
+    expect(restore.code).toBe(2);
+    expect(restore.stderr).toContain("pg_restore");
+    const tokens = await cli(["token", "list", "--json"]);
+    expect(tokens.code).toBe(0);
+    expect(JSON.stringify(JSON.parse(tokens.stdout))).toContain('"root"');
+    const hook = await runTgwh(["webhook", "info", "--json"], { TGWH_DATABASE_URL: db.url, TGWH_BOT_TOKEN: TEST_BOT_TOKEN, TGWH_TELEGRAM_API: api.url });
+    expect(hook.code).toBe(0);
     const doctor = await cli(["doctor", "--json", "--timeout", "5"]);
     const checks = Object.fromEntries((JSON.parse(doctor.stdout) as { checks: { name: string; status: string }[] }).checks.map((c) => [c.name, c.status]));
     expect(checks).toMatchObject({ database: "OK", migrations: "OK", synchronous_commit: "OK", redis: "WARN" });
     expect(checks.disk).toBeUndefined();
-    for (const r of [st, ls, backup, doctor]) expect(r.stdout + r.stderr).not.toContain(PG_PASSWORD);
+    for (const r of [st, ls, backup, restore, tokens, hook, doctor]) expect(r.stdout + r.stderr).not.toContain(PG_PASSWORD);
   }, E2E_TIMEOUT);
 });
