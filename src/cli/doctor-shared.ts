@@ -3,21 +3,12 @@
 import { RedisClient } from "bun";
 import type { Config } from "../config";
 import { openPool } from "../store/postgres/connection";
-import { sqlState } from "../store/postgres/errors";
+import { answerWithin, sqlState } from "../store/postgres/errors";
 import { migrationStatus } from "../store/postgres/migrate";
 import { embeddedMigrations } from "../store/postgres/migrations";
 import { databaseLocation } from "../store/postgres/url";
 import type { CheckResult } from "./doctor-checks";
 import { postgresChecks, redisChecks, redisLocation, type PostgresFacts, type RedisFacts } from "./doctor-shared-checks";
-
-async function within<T>(ms: number, p: Promise<T>, what: string): Promise<T> {
-  let timer: Timer | undefined;
-  try {
-    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms (${what})`)), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 export async function postgresFacts(url: string, timeoutMs: number): Promise<PostgresFacts> {
   const facts: PostgresFacts = {
@@ -32,7 +23,7 @@ export async function postgresFacts(url: string, timeoutMs: number): Promise<Pos
   };
   const pg = openPool({ url, applicationName: "tgwh doctor", max: 1, connectTimeoutSeconds: Math.max(1, Math.ceil(timeoutMs / 1000)) });
   try {
-    const [row] = await within(
+    const [row] = await answerWithin(
       timeoutMs,
       pg.sql.unsafe<{ sc: string; source: string; standby: boolean; version: string }[]>(
         `SELECT setting AS sc, source, pg_is_in_recovery() AS standby, current_setting('server_version') AS version FROM pg_settings WHERE name = 'synchronous_commit'`,
@@ -44,7 +35,7 @@ export async function postgresFacts(url: string, timeoutMs: number): Promise<Pos
     facts.standby = row?.standby ?? false;
     facts.serverVersion = row?.version ?? null;
     try {
-      const st = await within(timeoutMs, migrationStatus(pg.sql, embeddedMigrations), "migration table");
+      const st = await answerWithin(timeoutMs, migrationStatus(pg.sql, embeddedMigrations), "migration table");
       facts.appliedMigrations = st.applied.length;
       facts.pendingMigrations = st.applied.length === 0 ? null : st.pending;
     } catch {
@@ -66,8 +57,8 @@ export async function redisFacts(cfg: Pick<Config, "redisUrl" | "databaseUrl">, 
   try {
     const started = performance.now();
     // connect() to a refused port may never settle in Bun 1.4 (limits/redis-connection.ts): race it.
-    await within(timeoutMs, client.connect(), "Redis");
-    await within(timeoutMs, client.send("PING", []), "Redis PING");
+    await answerWithin(timeoutMs, client.connect(), "Redis");
+    await answerWithin(timeoutMs, client.send("PING", []), "Redis PING");
     facts.pingMs = performance.now() - started;
   } catch (err) {
     facts.error = (err as Error).message.replaceAll(cfg.redisUrl, facts.location);

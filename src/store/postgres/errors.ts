@@ -70,3 +70,16 @@ export function connectHint(code: string | null): string {
       return "check TGWH_DATABASE_URL (host, port, database, user) and that PostgreSQL accepts this host (pg_hba.conf); TLS: add ?sslmode=require";
   }
 }
+
+/** Rejects with "<what>: no answer within <ms> ms" when `p` takes longer: /readyz and doctor must answer. */
+export async function answerWithin<T>(ms: number, p: Promise<T>, what: string): Promise<T> {
+  let timer: Timer | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -2,23 +2,14 @@
 import type { SQL } from "bun";
 import type { MigrationStatus } from "../migration-types";
 import type { HealthCheck, StoreHealth } from "../types";
+import { answerWithin } from "./errors";
 import { migrationStatus } from "./migrate";
 import { embeddedMigrations } from "./migrations";
 
 /** How long a health probe may take before it counts as a failure (/readyz must answer). */
 const PROBE_TIMEOUT_MS = 3000;
 
-async function withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
-  let timer: Timer | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer from PostgreSQL within ${PROBE_TIMEOUT_MS} ms`)), PROBE_TIMEOUT_MS);
-  });
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+const withTimeout = <T>(p: Promise<T>, what: string) => answerWithin(PROBE_TIMEOUT_MS, p, what);
 
 /**
  * Could a write start now? The server answers, is a primary (a standby after a failover is
@@ -30,7 +21,7 @@ export async function writableCheck(sql: SQL): Promise<HealthCheck> {
       sql.unsafe<{ standby: boolean; ro: string; sc: string }[]>(
         "SELECT pg_is_in_recovery() AS standby, current_setting('transaction_read_only') AS ro, current_setting('synchronous_commit') AS sc",
       ),
-      "database check",
+      "database check (PostgreSQL)",
     );
     if (!row) return { ok: false, detail: "no answer" };
     if (row.standby) return { ok: false, detail: "the server is a standby (in recovery): writes go to the primary; check TGWH_DATABASE_URL after a failover" };

@@ -1,5 +1,5 @@
 /**
- * TGWH_DATABASE_URL: what is accepted, and how it is shown. The URL is a secret (it usually
+ * TGWH_DATABASE_URL: its parts for the driver, and how it is shown (config.ts checks it). The URL is a secret (it usually
  * carries the password), so nothing outside the connection ever prints it: logs, /readyz, doctor
  * and `tgwh store copy` show `databaseLocation(url)`, which drops the password and the query
  * (where `password=` or `sslpassword=` may hide).
