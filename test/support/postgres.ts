@@ -11,7 +11,7 @@
  * harness administers the server as the superuser over the socket-less TCP port too.
  */
 import { SQL } from "bun";
-import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
@@ -40,6 +40,15 @@ const TEMPLATE = "tgwh_template";
 const AS_ROOT = process.getuid?.() === 0;
 /** Runs a PostgreSQL program as the `postgres` user when we are root (setpriv execs: same pid). */
 const asServerUser = (argv: string[]) => (AS_ROOT ? ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--", ...argv] : argv);
+/**
+ * The server itself also gets SIGQUIT (immediate shutdown) when this test process dies, however
+ * it dies: `bun test` ends without running exit handlers that could stop it, and a killed run
+ * must not leave servers behind. setpriv sets the parent-death signal after switching users.
+ */
+const serverCommand = (argv: string[]) =>
+  AS_ROOT
+    ? ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--pdeathsig=SIGQUIT", "--", ...argv]
+    : ["setpriv", "--pdeathsig=SIGQUIT", "--", ...argv];
 
 export interface TestPostgres {
   port: number;
@@ -62,24 +71,55 @@ export interface TestPostgres {
 }
 
 const running = new Map<Subprocess, string>();
+// A script that exits normally stops its servers here; `bun test` exits without running this, so
+// there the parent-death signal stops them (serverCommand) and sweepStale() removes their folders.
 process.on("exit", () => {
   for (const [p, dir] of running) {
-    // SIGQUIT: immediate shutdown, the postmaster takes its children down.
     p.kill("SIGQUIT");
-    try {
-      rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
-    } catch {
-      // a child still writing: the OS cleans /tmp
-    }
+    rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
   }
 });
+
+const PREFIX = "tgwh-pg-";
+
+/** Folders of earlier runs whose server is gone (no live postmaster.pid), older than ten minutes. */
+function sweepStale(): void {
+  let names: string[];
+  try {
+    names = readdirSync(tmpdir()).filter((n) => n.startsWith(PREFIX));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const dir = join(tmpdir(), name);
+    try {
+      if (Date.now() - statSync(dir).mtimeMs < 10 * 60_000) continue; // maybe another run's, still starting
+      const pidFile = join(dir, "data", "postmaster.pid");
+      const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, "utf8").split("\n")[0]) : 0;
+      if (pid > 0 && isAlive(pid)) continue;
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // not ours to remove, or gone meanwhile
+    }
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
 
 let counter = 0;
 const uniqueName = (prefix: string) => `${prefix}_${process.pid}_${Date.now().toString(36)}_${++counter}`;
 
 export async function startPostgres(): Promise<TestPostgres> {
   if (!HAVE_POSTGRES) throw new Error(`${PG_BIN}/postgres is missing: apt-get install -y postgresql (.ci/run installs it)`);
-  const dir = mkdtempSync(join(tmpdir(), "tgwh-pg-"));
+  sweepStale();
+  const dir = mkdtempSync(join(tmpdir(), PREFIX));
   const data = join(dir, "data");
   const logPath = join(dir, "postgres.log");
   const pwfile = join(dir, "pwfile");
@@ -103,7 +143,7 @@ export async function startPostgres(): Promise<TestPostgres> {
     // fsync off: these servers hold test data only; what the tests check (commit order, locks,
     // synchronous_commit as a session setting) does not depend on the disk flush.
     const p = Bun.spawn(
-      asServerUser([
+      serverCommand([
         join(PG_BIN, "postgres"), "-D", data, "-p", String(port), "-k", dir, "-c", "listen_addresses=127.0.0.1",
         "-c", "fsync=off", "-c", "full_page_writes=off", "-c", "max_connections=300", "-c", "shared_buffers=128MB",
         "-c", `log_destination=stderr`,
