@@ -10,7 +10,7 @@ import { createRedisLink, linkReadiness } from "./redis-link";
 import { createRedisRateLimiter } from "./redis-rate-limiter";
 import { createRedisSendLimiter } from "./redis-send-limiter";
 import { createLocalSendLimiter, type SendLimiter } from "./send-limiter";
-import { sendRules } from "./send-rules";
+import { blindSpanMs, sendRules } from "./send-rules";
 
 /** Every limit the service applies: Telegram's send rules and the auth rate limits. */
 export interface Limits {
@@ -64,11 +64,11 @@ export function createLimits(cfg: LimitsConfig, deps: LimitsDeps): Limits {
   const keys = limitKeys(cfg.namespace);
   const metrics = createLimitsMetrics(deps.registry);
   const log = deps.log.child({ component: "limits" });
-  const shared = createRedisSendLimiter({ redis, keys, rules, instanceId: cfg.instanceId });
+  const shared = createRedisSendLimiter({ redis, keys, rules, instanceId: cfg.instanceId, detectLostState: true });
   // The link is built first: the limiters read its state; its callbacks reach them once it runs.
   const limiters: { send?: ReturnType<typeof createFailoverSendLimiter>; ip?: ReturnType<typeof createFailoverRateLimiter>; user?: ReturnType<typeof createFailoverRateLimiter> } = {};
   const link = createRedisLink({
-    registry: createGatewayRegistry({ redis, keys, instanceId: cfg.instanceId }),
+    registry: createGatewayRegistry({ redis, keys, instanceId: cfg.instanceId, blindMs: blindSpanMs(rules) }),
     metrics,
     log,
     clock,

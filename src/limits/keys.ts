@@ -10,6 +10,8 @@ export interface LimitKeys {
   global: string;
   /** The whole bot held by a 429 until the value (ms). */
   hold: string;
+  /** Sends nobody on this Redis knows of may have gone until the value (ms): a restarted Redis lost them (redis-send-limiter.ts). */
+  blind: string;
   /** Sorted set: gateways seen lately (score = last heartbeat), for the fallback share. */
   gateways: string;
   /** Token bucket of one auth limiter key (`ip:…`, `user:…`). */
@@ -28,6 +30,7 @@ export function limitKeys(namespace: string): LimitKeys {
     chat: (chatId) => `${send}:send:chat:${chatId}`,
     global: `${send}:send:global`,
     hold: `${send}:send:hold`,
+    blind: `${send}:send:blind`,
     gateways: `${send}:gateways`,
     bucket: (key) => `tgwh:${namespace}:auth:${key}`,
   };

@@ -83,9 +83,15 @@ export function createRedisLink(opts: RedisLinkOptions): RedisLink {
     if (inFlight || !running) return;
     inFlight = true;
     try {
-      count = countAfterHeartbeat(count, await opts.registry.heartbeat(), clock());
+      const countedBefore = count.gateways !== null;
+      const beat = await opts.registry.heartbeat(countedBefore);
+      count = countAfterHeartbeat(count, beat, clock());
       const n = count.gateways!;
       metrics.gateways.set(n);
+      // Shared, yet missing from the set: Redis lost its state (a restart no command of ours saw).
+      // The beat marked it blind for every gateway (gateway-registry.ts); falling back until the
+      // next probe also hands this gateway's holds and chat waits to the new state.
+      if (shared && beat.joined) throw new Error("Redis lost the shared limits (restarted empty?)");
       if (!shared) {
         await opts.onShared();
         const downMs = clock() - since;

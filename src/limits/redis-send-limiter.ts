@@ -1,7 +1,7 @@
 import type { LimitKeys } from "./keys";
 import { LUA_CLOCK, luaScript, type LuaScript, type RedisScripts } from "./redis-connection";
 import type { SendHandback, SendLimiter, SendPermit } from "./send-limiter";
-import { intervalFor, isGroupChat, type LimitScope, type SendRules } from "./send-rules";
+import { blindSpanMs, intervalFor, isGroupChat, type LimitScope, type SendRules } from "./send-rules";
 
 /**
  * The send rules of send-rules.ts as one Lua script per decision, so every gateway on one Redis
@@ -13,7 +13,8 @@ import { intervalFor, isGroupChat, type LimitScope, type SendRules } from "./sen
  * `now` argument); the service never does.
  *
  * Keys expire with their meaning: a chat key when its next send is allowed, the global window
- * one window after the last of its sends was answered (or its lease ended), the hold when it ends.
+ * one window after the last of its sends was answered (or its lease ended), the hold when it ends,
+ * the blind mark when no chat or window reaches back to it any more.
  */
 
 /** Lua helpers: raise a key's next-allowed time; lengthen a key's TTL, never shorten it (other gateways' sends are in it). */
@@ -29,10 +30,17 @@ end
 `;
 
 /**
- * decideSend + startSend of send-rules.ts. KEYS: chat, global, hold.
+ * decideSend + startSend of send-rules.ts. KEYS: chat, global, hold, blind, gateways.
  * The global window is a sorted set of sends: one in flight is scored with the end of its
  * lease (decision + maxInFlightMs, so it fills a slot until RELEASE or, if that never comes,
  * until then), an answered one with its answer time.
+ *
+ * The blind mark (keys.ts) is SendState.blindUntil shared: Redis lost its state, so sends it
+ * forgot may have gone until then; each chat waits one interval from it, the global window one
+ * window. With ARGV[8] = 1 (the service; heartbeats keep the gateway set) a missing gateway set
+ * means the state was lost just now, say by a restart between two heartbeats: the decision sets
+ * the mark itself (for ARGV[9] ms), so no gateway decides on an empty Redis as if nothing had
+ * been sent.
  */
 export const ACQUIRE = luaScript(
   "send_acquire",
@@ -42,9 +50,16 @@ local interval, cap, window, inFlightMs = tonumber(ARGV[2]), tonumber(ARGV[3]), 
 local wait, scope = 0, ''
 local hold = tonumber(redis.call('GET', KEYS[3]) or '0')
 if hold - now > wait then wait = hold - now; scope = 'hold' end
+local blind = tonumber(redis.call('GET', KEYS[4]) or '0')
+if blind == 0 and ARGV[8] == '1' and redis.call('EXISTS', KEYS[5]) == 0 then
+  blind = now
+  redis.call('SET', KEYS[4], now, 'PX', tonumber(ARGV[9]))
+end
 local nextAt = tonumber(redis.call('GET', KEYS[1]) or '0')
+if blind > 0 and blind + interval > nextAt then nextAt = blind + interval end
 if nextAt - now > wait then wait = nextAt - now; scope = ARGV[6] end
 if cap > 0 then
+  if blind > 0 and blind + window - now > wait then wait = blind + window - now; scope = 'global' end
   redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
   local n = redis.call('ZCARD', KEYS[2])
   if n >= cap then
@@ -152,6 +167,11 @@ export interface RedisSendLimiterOptions {
   rules: SendRules;
   /** Makes each send's entry in the global window unique across gateways. */
   instanceId: string;
+  /**
+   * A missing gateway set means Redis lost its state: decide blind (see ACQUIRE). Only where
+   * heartbeats keep the set (the service, createLimits); a bare limiter has no set to miss.
+   */
+  detectLostState?: boolean;
   /** Tests only: decide on this clock instead of Redis TIME. */
   clock?: () => number;
   /** A permit's done() could not release on Redis (the failover passes its link's failed). */
@@ -182,7 +202,7 @@ export function createRedisSendLimiter(opts: RedisSendLimiterOptions): RedisSend
     async acquire(chatId) {
       const chatScope: LimitScope = isGroupChat(chatId) ? "group" : "chat";
       const m = member();
-      const reply = (await run(ACQUIRE, [keys.chat(chatId), keys.global, keys.hold], [now(), intervalFor(chatId, rules), rules.perSecond, rules.globalWindowMs, m, chatScope, rules.maxInFlightMs], m)) as [number, number, string?];
+      const reply = (await run(ACQUIRE, [keys.chat(chatId), keys.global, keys.hold, keys.blind, keys.gateways], [now(), intervalFor(chatId, rules), rules.perSecond, rules.globalWindowMs, m, chatScope, rules.maxInFlightMs, opts.detectLostState ? 1 : 0, blindSpanMs(rules)], m)) as [number, number, string?];
       if (Number(reply[0]) !== 1) return { ok: false, waitMs: Number(reply[1]), scope: (reply[2] as LimitScope) ?? chatScope };
       let done = false;
       return {

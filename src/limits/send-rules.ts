@@ -160,10 +160,12 @@ export function holdSends(state: SendState, chatId: number | string | null, unti
   state.chatNext.set(key, Math.max(state.chatNext.get(key) ?? 0, until));
 }
 
+/** How long a blind mark matters: the longest of a chat's interval, a group's and the global window. */
+export const blindSpanMs = (rules: SendRules) => Math.max(rules.chatIntervalMs, rules.groupIntervalMs, rules.globalWindowMs);
+
 /** Forgets chats whose next send is already allowed, so the map only holds chats that wait. */
 export function sweepSendState(state: SendState, now: number, rules: SendRules): void {
   for (const [k, t] of state.chatNext) if (t <= now) state.chatNext.delete(k);
   expire(state, now, rules);
-  const blindFor = Math.max(rules.chatIntervalMs, rules.groupIntervalMs, rules.globalWindowMs);
-  if (state.blindUntil > 0 && state.blindUntil + blindFor <= now) state.blindUntil = 0;
+  if (state.blindUntil > 0 && state.blindUntil + blindSpanMs(rules) <= now) state.blindUntil = 0;
 }

@@ -104,7 +104,7 @@ describe.skipIf(!HAVE_REDIS)("several gateways on one Redis", () => {
 
   test("the gateway set: a heartbeat counts the gateways and says whether this one was missing (a first beat, or a lost set)", async () => {
     const keys = limitKeys("registry");
-    const [a, b] = ["gw-a", "gw-b"].map((instanceId) => createGatewayRegistry({ redis: connect(), keys, instanceId }));
+    const [a, b] = ["gw-a", "gw-b"].map((instanceId) => createGatewayRegistry({ redis: connect(), keys, instanceId, blindMs: 3000 }));
     expect(await a!.heartbeat()).toEqual({ gateways: 1, joined: true });
     expect(await b!.heartbeat()).toEqual({ gateways: 2, joined: true });
     expect(await a!.heartbeat()).toEqual({ gateways: 2, joined: false });
