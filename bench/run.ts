@@ -5,7 +5,9 @@
  * Knobs (env): BENCH_ROUNDS (3), BENCH_SECONDS per wrk run (5), BENCH_DRAIN (100000),
  * BENCH_PENDING (1000000), BENCH_LABEL (a name for this run), BENCH_TGWH_BINARY (another build,
  * e.g. an older commit's, for before/after rows), BENCH_SKIP (comma list:
- * ingest,sustained,drain,backlog,scrape), BENCH_SUSTAIN_SECONDS (60), BENCH_SUSTAIN_PROBE_SECONDS (10).
+ * ingest,sustained,drain,backlog,scrape,postgres or pg-ingest,pg-drain,pg-claim),
+ * BENCH_SUSTAIN_SECONDS (60), BENCH_SUSTAIN_PROBE_SECONDS (10), BENCH_PG_DRAIN (20000),
+ * BENCH_RESULTS (another file to append to, e.g. for a trial run with small knobs).
  * Load generators: wrk (Debian package), one thread, Lua script bench/wrk/post-update.lua, for
  * bursts; bench/loader/fixed-rate.c (built with cc) for the sustained, open-loop rates.
  */
@@ -14,6 +16,8 @@ import { resolve } from "node:path";
 import { Database } from "bun:sqlite";
 import { runBacklog, type BacklogResult } from "./backlog";
 import { runDrain, type DrainResult } from "./drain";
+import { HAVE_POSTGRES } from "../test/support/postgres";
+import { pgReport, runPgBench, type PgBenchResult } from "./pg-bench";
 import { ingestRatios, ingestTable, runIngest, type IngestRow } from "./ingest";
 import { tgwhBinary } from "./lib/contenders";
 import { buildFixedRate } from "./lib/fixed-rate";
@@ -30,7 +34,8 @@ const skip = new Set((env.BENCH_SKIP ?? "").split(",").filter(Boolean));
 const label = env.BENCH_LABEL ?? "";
 const sustainSeconds = Number(env.BENCH_SUSTAIN_SECONDS ?? 60);
 const sustainProbeSeconds = Number(env.BENCH_SUSTAIN_PROBE_SECONDS ?? 10);
-const RESULTS = resolve(import.meta.dir, "RESULTS.md");
+const pgDrainCount = Number(env.BENCH_PG_DRAIN ?? 20_000);
+const RESULTS = env.BENCH_RESULTS ? resolve(env.BENCH_RESULTS) : resolve(import.meta.dir, "RESULTS.md");
 
 if (!wrkAvailable()) {
   console.error("make bench needs wrk (Debian: apt-get install -y wrk)");
@@ -107,6 +112,10 @@ if (!skip.has("scrape") && !env.BENCH_TGWH_BINARY && existsSync(resolve(import.m
   scrapeLine = out.split("\n").find((l) => l.startsWith("GET /metrics at")) ?? "";
   log(`metrics-scrape.ts: ${scrapeLine || "(no figure)"}`);
 }
+// PostgreSQL rows last: the SQLite figures above keep the machine to themselves.
+let pg: PgBenchResult | null = null;
+const pgOptions = { rounds, seconds, conns: 50, drain: pgDrainCount, pending, skip, log };
+if (!skip.has("postgres") && HAVE_POSTGRES) pg = await runPgBench(pgOptions);
 const loadAfter = machine().loadavg.map((x) => x.toFixed(2)).join(" ");
 
 // ---- report ----
@@ -174,6 +183,8 @@ if (other.length) {
   out.push("");
 }
 
+if (pg) out.push(...pgReport(pg, pgOptions));
+
 // Targets of issues 8 and 17.
 const targets: (string | number)[][] = [];
 const ratios = ingestRatios(ingest);
@@ -193,6 +204,10 @@ if (backlog) {
   targets.push(["claim at 1 M ≤ 2 × claim at 1 k", r.toFixed(2), mark(r <= 2)]);
   targets.push(["RSS ≤ 150 MB at 1 M pending", `${backlog.large.rssPeakMiB.toFixed(0)} MiB peak`, mark(backlog.large.rssPeakMiB * 1.048576 <= 150)]);
   targets.push(["cold start ≤ 300 ms", `${backlog.emptyColdStartMs.toFixed(0)} ms`, mark(backlog.emptyColdStartMs <= 300)]);
+}
+if (pg?.claim) {
+  const r = pg.claim.large.claimUs / pg.claim.small.claimUs;
+  targets.push([`PostgreSQL claim at ${fmt(pending)} ≤ 2 × claim at 1 k (issue 15)`, r.toFixed(2), mark(r <= 2)]);
 }
 if (targets.length) {
   out.push("### Targets");

@@ -116,7 +116,12 @@ function isAlive(pid: number): boolean {
 let counter = 0;
 const uniqueName = (prefix: string) => `${prefix}_${process.pid}_${Date.now().toString(36)}_${++counter}`;
 
-export async function startPostgres(): Promise<TestPostgres> {
+export interface PostgresOptions {
+  /** Flush commits to disk as a production server does (the benchmarks); tests run with fsync off. */
+  durable?: boolean;
+}
+
+export async function startPostgres(opts: PostgresOptions = {}): Promise<TestPostgres> {
   if (!HAVE_POSTGRES) throw new Error(`${PG_BIN}/postgres is missing: apt-get install -y postgresql (.ci/run installs it)`);
   sweepStale();
   const dir = mkdtempSync(join(tmpdir(), PREFIX));
@@ -142,10 +147,11 @@ export async function startPostgres(): Promise<TestPostgres> {
   async function spawn() {
     // fsync off: these servers hold test data only; what the tests check (commit order, locks,
     // synchronous_commit as a session setting) does not depend on the disk flush.
+    const flush = opts.durable ? [] : ["-c", "fsync=off", "-c", "full_page_writes=off"];
     const p = Bun.spawn(
       serverCommand([
         join(PG_BIN, "postgres"), "-D", data, "-p", String(port), "-k", dir, "-c", "listen_addresses=127.0.0.1",
-        "-c", "fsync=off", "-c", "full_page_writes=off", "-c", "max_connections=300", "-c", "shared_buffers=128MB",
+        ...flush, "-c", "max_connections=300", "-c", "shared_buffers=128MB",
         "-c", `log_destination=stderr`,
       ]),
       { stdout: "ignore", stderr: Bun.file(logPath), stdin: "ignore" },
