@@ -24,6 +24,8 @@
 #   --bot-token-file F        the bot token from F ('-' = stdin) instead of the prompt
 #   --webhook-secret-file F   webhook secret from F ('-' = stdin); generated when absent
 #   --session-secret-file F   session JWT key from F ('-' = stdin); generated when absent
+#   --database-url-file F     postgres://… from F ('-' = stdin): PostgreSQL is the store (docs/scale-out.md)
+#   --redis-url-file F        redis://… from F ('-' = stdin): limits shared with the other gateways
 #   --acme-server URL         another ACME directory (e.g. Let's Encrypt's staging one)
 #   --no-start                files only: no packages, service, certificate, webhook or smoke
 #   --prefix DIR              install under DIR instead of / (packaging, tests); files only unless --start
@@ -62,6 +64,8 @@ while [ $# -gt 0 ]; do
     --bot-token-file) [ -n "${2:-}" ] || die "$1 needs a file or -"; cred_src[bot_token]="$2"; shift 2 ;;
     --webhook-secret-file) [ -n "${2:-}" ] || die "$1 needs a file or -"; cred_src[webhook_secret]="$2"; shift 2 ;;
     --session-secret-file) [ -n "${2:-}" ] || die "$1 needs a file or -"; cred_src[session_secret]="$2"; shift 2 ;;
+    --database-url-file) [ -n "${2:-}" ] || die "$1 needs a file or -"; cred_src[database_url]="$2"; shift 2 ;;
+    --redis-url-file) [ -n "${2:-}" ] || die "$1 needs a file or -"; cred_src[redis_url]="$2"; shift 2 ;;
     --no-start) start=0; shift ;;
     --start) stage_start=1; shift ;;
     --uninstall) uninstall=1; shift ;;
@@ -210,6 +214,8 @@ valid_secret() {
     bot_token) [[ "$2" =~ ^[0-9]{1,20}:[A-Za-z0-9_-]{20,100}$ ]] ;;
     webhook_secret) [[ "$2" =~ ^[A-Za-z0-9_-]{1,256}$ ]] ;;
     session_secret) [ "${#2}" -ge 32 ] ;;
+    database_url) [[ "$2" =~ ^postgres(ql)?://[^[:space:]]+/[^/[:space:]]+$ ]] ;;
+    redis_url) [[ "$2" =~ ^rediss?://[^[:space:]]+$ ]] ;;
   esac
 }
 hint_for() {
@@ -217,6 +223,8 @@ hint_for() {
     bot_token) echo "expected <digits>:<35 or so characters> from @BotFather" ;;
     webhook_secret) echo "expected 1-256 characters of A-Z a-z 0-9 _ -" ;;
     session_secret) echo "expected at least 32 characters" ;;
+    database_url) echo "expected postgres://USER:PASSWORD@HOST:5432/DATABASE" ;;
+    redis_url) echo "expected redis://[:PASSWORD@]HOST:6379 or rediss://…" ;;
   esac
 }
 write_cred() {
@@ -228,7 +236,7 @@ write_cred() {
 # Read and check every given secret before anything is written: a bad one changes nothing.
 declare -A cred_value=()
 [ -z "$bot_token_value" ] || cred_value[bot_token]="$bot_token_value"
-for name in bot_token webhook_secret session_secret; do
+for name in bot_token webhook_secret session_secret database_url redis_url; do
   src="${cred_src[$name]:-}"
   [ -n "$src" ] || continue
   if [ "$src" = "-" ]; then value="$(read_secret_from_stdin "$name (not shown): ")"
@@ -290,7 +298,7 @@ step_files() {
 
   # Credentials: 0600 root:root, written atomically, never printed.
   local name
-  for name in bot_token webhook_secret session_secret; do
+  for name in bot_token webhook_secret session_secret database_url redis_url; do
     if [ -n "${cred_value[$name]:-}" ]; then
       write_cred "$name" "${cred_value[$name]}"; changed=1; say "wrote credential $name"
     elif [ ! -s "$prefix$CREDS/$name" ]; then
@@ -301,9 +309,13 @@ step_files() {
     fi
     [ ! -e "$prefix$CREDS/$name" ] || { chmod 0600 "$prefix$CREDS/$name"; own root:root "$prefix$CREDS/$name"; }
   done
-  # Loaded by the unit on every start; empty outside a secret rotation (docs/runbook.md).
-  [ -e "$prefix$CREDS/webhook_secret_old" ] || write_cred webhook_secret_old ""
-  chmod 0600 "$prefix$CREDS/webhook_secret_old"; own root:root "$prefix$CREDS/webhook_secret_old"
+  # Loaded by the unit on every start, so they must exist; empty means unset: webhook_secret_old
+  # outside a secret rotation (docs/runbook.md), database_url and redis_url on a one-VM install
+  # (SQLite, limits in process; docs/scale-out.md).
+  for name in webhook_secret_old database_url redis_url; do
+    [ -e "$prefix$CREDS/$name" ] || write_cred "$name" ""
+    chmod 0600 "$prefix$CREDS/$name"; own root:root "$prefix$CREDS/$name"
+  done
 
   # nginx site, snippets and the certbot deploy hook.
   local render_dir s f

@@ -15,6 +15,8 @@
 #   UPSTREAM         the stable tgwh listener [127.0.0.1:8080]
 #   CANARY_UPSTREAM  a canary tgwh listener, empty = no canary [empty]
 #   CANARY_PERCENT   share of requests for the canary, 1-99 [10]
+#   GATEWAYS         several gateways on one PostgreSQL store, comma-separated HOST:PORT, used
+#                    instead of UPSTREAM (docs/scale-out.md; deploy/nginx/gateways.env.example) [empty]
 #   WEBHOOK_RATE     webhook requests/s per source address [200]   WEBHOOK_BURST [400]
 # `render.sh --upstream-only FILE` writes only the upstream snippet to FILE (canary switches, e.g.
 # /etc/nginx/snippets/tgwh/upstream.conf; see deploy/canary.md).
@@ -42,6 +44,7 @@ SNIPPETS_DIR="${SNIPPETS_DIR:-/etc/nginx/snippets/tgwh}"
 UPSTREAM="${UPSTREAM:-127.0.0.1:8080}"
 CANARY_UPSTREAM="${CANARY_UPSTREAM:-}"
 CANARY_PERCENT="${CANARY_PERCENT:-10}"
+GATEWAYS="${GATEWAYS:-}"
 WEBHOOK_RATE="${WEBHOOK_RATE:-200}"
 WEBHOOK_BURST="${WEBHOOK_BURST:-400}"
 
@@ -62,7 +65,18 @@ HTTPS_LISTEN="${prefix}${HTTPS_PORT}"
 HTTPS_PORT_SUFFIX=""
 [ "$HTTPS_PORT" = 443 ] || HTTPS_PORT_SUFFIX=":$HTTPS_PORT"
 
-if [ -n "$CANARY_UPSTREAM" ]; then
+if [ -n "$GATEWAYS" ]; then
+  [ -z "$CANARY_UPSTREAM" ] || die "GATEWAYS and CANARY_UPSTREAM do not go together: canary one gateway at a time (deploy/canary.md)"
+  # A gateway that refuses a connection is skipped for fail_timeout; the webhook location sends
+  # the refused request to the next one (proxy_next_upstream), which the update_id dedupe makes safe.
+  UPSTREAM_SERVERS=""
+  IFS=',' read -r -a gateway_list <<<"$GATEWAYS"
+  [ "${#gateway_list[@]}" -ge 2 ] || die "GATEWAYS needs at least two HOST:PORT (one gateway: set UPSTREAM)"
+  for g in "${gateway_list[@]}"; do
+    [[ "$g" =~ $hostport_re ]] || die "GATEWAYS: '$g' is not HOST:PORT"
+    UPSTREAM_SERVERS+="${UPSTREAM_SERVERS:+$'\n'}    server $g max_fails=1 fail_timeout=10s;"
+  done
+elif [ -n "$CANARY_UPSTREAM" ]; then
   { [ "$CANARY_PERCENT" -ge 1 ] && [ "$CANARY_PERCENT" -le 99 ]; } || die "CANARY_PERCENT must be 1-99 (promote or roll back instead of 0 or 100)"
   UPSTREAM_SERVERS="    server $UPSTREAM weight=$((100 - CANARY_PERCENT)); # stable
     server $CANARY_UPSTREAM weight=$CANARY_PERCENT; # canary"

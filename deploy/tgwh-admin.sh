@@ -22,8 +22,12 @@ if [ -f "$etc/tgwh.env" ]; then
   . "$etc/tgwh.env"
   set +a
 fi
-# Under systemd the database is $STATE_DIRECTORY/tgwh.db; a shell has no STATE_DIRECTORY.
-: "${TGWH_DB:=/var/lib/tgwh/tgwh.db}"
-export TGWH_DB
+# Under systemd the database is $STATE_DIRECTORY/tgwh.db; a shell has no STATE_DIRECTORY. With a
+# PostgreSQL store (a database_url credential, or TGWH_DATABASE_URL) there is no file to name:
+# TGWH_DB beside it would be a configuration error.
+if [ -z "${TGWH_DATABASE_URL:-}${TGWH_DATABASE_URL_FILE:-}" ] && [ ! -s "$etc/credentials/database_url" ]; then
+  : "${TGWH_DB:=/var/lib/tgwh/tgwh.db}"
+  export TGWH_DB
+fi
 export CREDENTIALS_DIRECTORY="$etc/credentials"
 exec "$bin" "$@"

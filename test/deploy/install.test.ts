@@ -46,6 +46,8 @@ const EXPECTED: Record<string, [number, string]> = {
   "etc/tgwh/credentials/webhook_secret": [0o600, "root"],
   "etc/tgwh/credentials/webhook_secret_old": [0o600, "root"],
   "etc/tgwh/credentials/session_secret": [0o600, "root"],
+  "etc/tgwh/credentials/database_url": [0o600, "root"],
+  "etc/tgwh/credentials/redis_url": [0o600, "root"],
   "etc/nginx/sites-available/tgwh.conf": [0o644, "root"],
   "etc/nginx/sites-available/tgwh-http.conf": [0o644, "root"],
   "etc/nginx/snippets/tgwh/telegram-ips.conf": [0o644, "root"],
@@ -155,6 +157,44 @@ describe("deploy/install.sh --prefix", () => {
     expect(bad.out).toContain("bot_token: the given value is not valid");
     expect(bad.out).not.toContain("SECRETISH");
     expect(existsSync(join(root, "etc/tgwh/credentials/bot_token"))).toBe(false);
+  });
+
+  test("--database-url-file and --redis-url-file write the shared-store credentials; empty ones mean one VM; tgwh-admin then names no SQLite file", async () => {
+    const root = newRoot();
+    expect((await install(root, ["--server-name", "tg.test"])).code).toBe(0);
+    const cred = (n: string) => readFileSync(join(root, "etc/tgwh/credentials", n), "utf8");
+    expect([cred("database_url"), cred("redis_url")]).toEqual(["", ""]); // the unit loads both: they must exist
+
+    const dbUrl = "postgres://tgwh:example-Passw0rd@db.internal:5432/tgwh";
+    const urlFile = join(root, "redis-url");
+    writeFileSync(urlFile, "redis://:example-redis-pass@10.0.0.7:6379\n");
+    const res = await install(root, ["--database-url-file", "-", "--redis-url-file", urlFile], `${dbUrl}\n`);
+    expect(res.code).toBe(0);
+    expect(res.out).toContain("wrote credential database_url");
+    expect(res.out).not.toMatch(/example-Passw0rd|example-redis-pass/);
+    expect([cred("database_url"), cred("redis_url")]).toEqual([dbUrl, "redis://:example-redis-pass@10.0.0.7:6379"]);
+    expect(statSync(join(root, "etc/tgwh/credentials/database_url")).mode & 0o777).toBe(0o600);
+
+    const bad = await install(root, ["--database-url-file", "-"], "mysql://root:LEAKME@db/tgwh");
+    expect(bad.code).toBe(2);
+    expect(bad.out).toContain("database_url: the given value is not valid (expected postgres://");
+    expect(bad.out).not.toContain("LEAKME");
+    expect(cred("database_url")).toBe(dbUrl);
+
+    // tgwh-admin with a database_url credential leaves TGWH_DB unset (with both, tgwh refuses to
+    // start); the stand-in below prints what it was given.
+    const probe = join(root, "env-probe");
+    writeFileSync(probe, '#!/bin/sh\necho "TGWH_DB=${TGWH_DB:-unset} CREDENTIALS_DIRECTORY=$CREDENTIALS_DIRECTORY"\n', { mode: 0o755 });
+    const admin = (env: Record<string, string> = {}) => run([join(root, "usr/local/sbin/tgwh-admin"), "version"], { TGWH_ETC: join(root, "etc/tgwh"), TGWH_BIN: probe, ...env });
+    expect((await admin()).out).toContain("TGWH_DB=unset");
+    writeFileSync(join(root, "etc/tgwh/credentials/database_url"), "");
+    expect((await admin()).out).toContain("TGWH_DB=/var/lib/tgwh/tgwh.db");
+    expect((await admin({ TGWH_DATABASE_URL: dbUrl })).out).toContain("TGWH_DB=unset");
+    const units = ["tgwh.service", "tgwh@.service"].map((u) => readFileSync(join(root, "etc/systemd/system", u), "utf8"));
+    for (const unit of units) {
+      expect(unit).toContain("LoadCredential=database_url:/etc/tgwh/credentials/database_url");
+      expect(unit).toContain("LoadCredential=redis_url:/etc/tgwh/credentials/redis_url");
+    }
   });
 
   test("--uninstall keeps settings, credentials and the database; --purge removes them", async () => {

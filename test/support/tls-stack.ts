@@ -112,11 +112,12 @@ export interface Nginx extends Server {
 }
 
 /**
- * The test's main nginx.conf (pid, logs and temp paths inside `prefix`) around the rendered
- * sites. `testOnlyInclude` goes in the http block: the tests' realip setup that simulates
- * source addresses; the production files never contain it.
+ * Writes the test's main nginx.conf (pid, logs and temp paths inside `prefix`) around the
+ * rendered sites and checks it with `nginx -t`; returns its path. `testOnlyInclude` goes in the
+ * http block: the tests' realip setup that simulates source addresses; the production files
+ * never contain it.
  */
-export async function startNginx(prefix: string, sitesDir: string, testOnlyInclude: string, ports: number[]): Promise<Nginx> {
+export async function testNginxConf(prefix: string, sitesDir: string, testOnlyInclude: string): Promise<string> {
   for (const d of ["logs", "tmp"]) mkdirSync(join(prefix, d), { recursive: true });
   const conf = join(prefix, "nginx.conf");
   writeFileSync(
@@ -141,6 +142,12 @@ http {
   );
   const t = await run(["nginx", "-t", "-p", prefix, "-c", conf]);
   if (t.code !== 0) throw new Error(`nginx -t failed:\n${t.out}`);
+  return conf;
+}
+
+/** nginx on the test's main nginx.conf (testNginxConf), until stopped. */
+export async function startNginx(prefix: string, sitesDir: string, testOnlyInclude: string, ports: number[]): Promise<Nginx> {
+  const conf = await testNginxConf(prefix, sitesDir, testOnlyInclude);
   const proc = Bun.spawn(["nginx", "-p", prefix, "-c", conf, "-g", "daemon off;"], {
     stdout: Bun.file(join(prefix, "logs/stdout.log")),
     stderr: Bun.file(join(prefix, "logs/stderr.log")),
