@@ -40,9 +40,9 @@ describe.skipIf(missing.length > 0)("nginx upstream for several gateways", () =>
 
     const upstream = readFileSync(join(out, "snippets/upstream.conf"), "utf8");
     for (const g of example.GATEWAYS!.split(",")) expect(upstream).toContain(`server ${g} max_fails=1 fail_timeout=10s;`);
-    // A refused webhook goes to the other gateway: safe for a POST because tgwh dedupes on update_id.
+    // A refused or timed-out webhook goes to the other gateway: safe for a POST because tgwh dedupes on update_id.
     const webhook = readFileSync(join(out, "sites/tgwh.conf"), "utf8").split("location = /telegram/webhook {")[1]!.split("\n    }")[0]!;
-    expect(webhook).toContain("proxy_next_upstream error non_idempotent;");
+    expect(webhook).toContain("proxy_next_upstream error timeout non_idempotent;");
 
     const noTestInclude = join(dir, "empty.conf");
     writeFileSync(noTestInclude, "");
