@@ -24,8 +24,10 @@
 #   --bot-token-file F        the bot token from F ('-' = stdin) instead of the prompt
 #   --webhook-secret-file F   webhook secret from F ('-' = stdin); generated when absent
 #   --session-secret-file F   session JWT key from F ('-' = stdin); generated when absent
-#   --database-url-file F     postgres://… from F ('-' = stdin): PostgreSQL is the store (docs/scale-out.md)
-#   --redis-url-file F        redis://… from F ('-' = stdin): limits shared with the other gateways
+#   --database-url-file F     postgres://… from F ('-' = stdin): PostgreSQL is the store (docs/scale-out.md);
+#                             an empty F (/dev/null) goes back to the SQLite file
+#   --redis-url-file F        redis://… from F ('-' = stdin): limits shared with the other gateways;
+#                             an empty F: this gateway limits alone
 #   --acme-server URL         another ACME directory (e.g. Let's Encrypt's staging one)
 #   --no-start                files only: no packages, service, certificate, webhook or smoke
 #   --prefix DIR              install under DIR instead of / (packaging, tests); files only unless --start
@@ -214,8 +216,8 @@ valid_secret() {
     bot_token) [[ "$2" =~ ^[0-9]{1,20}:[A-Za-z0-9_-]{20,100}$ ]] ;;
     webhook_secret) [[ "$2" =~ ^[A-Za-z0-9_-]{1,256}$ ]] ;;
     session_secret) [ "${#2}" -ge 32 ] ;;
-    database_url) [[ "$2" =~ ^postgres(ql)?://[^[:space:]]+/[^/[:space:]]+$ ]] ;;
-    redis_url) [[ "$2" =~ ^rediss?://[^[:space:]]+$ ]] ;;
+    database_url) [ -z "$2" ] || [[ "$2" =~ ^postgres(ql)?://[^[:space:]]+/[^/[:space:]]+$ ]] ;;
+    redis_url) [ -z "$2" ] || [[ "$2" =~ ^rediss?://[^[:space:]]+$ ]] ;;
   esac
 }
 hint_for() {
@@ -299,7 +301,7 @@ step_files() {
   # Credentials: 0600 root:root, written atomically, never printed.
   local name
   for name in bot_token webhook_secret session_secret database_url redis_url; do
-    if [ -n "${cred_value[$name]:-}" ]; then
+    if [ -n "${cred_value[$name]+given}" ]; then
       write_cred "$name" "${cred_value[$name]}"; changed=1; say "wrote credential $name"
     elif [ ! -s "$prefix$CREDS/$name" ]; then
       case "$name" in

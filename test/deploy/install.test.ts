@@ -190,6 +190,9 @@ describe("deploy/install.sh --prefix", () => {
     writeFileSync(join(root, "etc/tgwh/credentials/database_url"), "");
     expect((await admin()).out).toContain("TGWH_DB=/var/lib/tgwh/tgwh.db");
     expect((await admin({ TGWH_DATABASE_URL: dbUrl })).out).toContain("TGWH_DB=unset");
+    // Back to one VM: an empty file empties the credential (the unit still finds it).
+    expect((await install(root, ["--redis-url-file", "/dev/null"])).code).toBe(0);
+    expect(cred("redis_url")).toBe("");
     const units = ["tgwh.service", "tgwh@.service"].map((u) => readFileSync(join(root, "etc/systemd/system", u), "utf8"));
     for (const unit of units) {
       expect(unit).toContain("LoadCredential=database_url:/etc/tgwh/credentials/database_url");
