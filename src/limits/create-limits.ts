@@ -99,7 +99,7 @@ export function createLimits(cfg: LimitsConfig, deps: LimitsDeps): Limits {
 
 /**
  * Start-up warnings about limits. `sharedStore`: the job store is shared by several gateways
- * (PostgreSQL, TGWH_DATABASE_URL); the store work passes it once that exists.
+ * (PostgreSQL, TGWH_DATABASE_URL), so limits kept in one process no longer hold for the bot.
  */
 export function limitsStartupWarnings(opts: { redisUrl: string | null; sharedStore: boolean }): string[] {
   if (opts.sharedStore && !opts.redisUrl) {

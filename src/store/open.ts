@@ -41,8 +41,8 @@ export async function openStore(
 
 /**
  * Checks a backup file before `tgwh restore` puts it in place of the store; changes nothing.
- * SQLite only: a restore replaces the TGWH_DB file (stage 2: a PostgreSQL store is restored with
- * pg_restore, and this says so).
+ * SQLite only: a restore replaces the TGWH_DB file. A PostgreSQL store is restored with
+ * pg_restore; `tgwh restore` refuses there before it gets here (cli/restore.ts).
  */
 export function inspectBackup(file: string): BackupInspection {
   return inspectSqliteBackup(file);

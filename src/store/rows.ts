@@ -2,8 +2,8 @@ import type { auditLog, jobs, serviceAccounts, users } from "./sqlite/schema";
 
 /**
  * The rows the service works with, inferred from the drizzle schema, never restated by hand.
- * They are inferred from the SQLite tables; the PostgreSQL schema must infer the same types (a
- * type-level test pins that once it exists), so one set of names serves both engines.
+ * They are inferred from the SQLite tables; the PostgreSQL schema infers the same types
+ * (test/store/postgres-schema.test.ts pins that), so one set of names serves both engines.
  * Times are unix milliseconds in both engines.
  */
 

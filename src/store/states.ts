@@ -1,5 +1,5 @@
 /**
- * Job states and account roles: the values both engines' schemas (sqlite/schema.ts and, later,
+ * Job states and account roles: the values both engines' schemas (sqlite/schema.ts and
  * postgres/schema.ts) store in `jobs.state` and `service_accounts.role`.
  *
  * Job states (who moves a job out of each one, and when it goes away):

@@ -5,7 +5,7 @@ import type { JobState, Role } from "./states";
 
 /**
  * THE store: every SQL statement of tgwh runs behind this interface. One implementation per
- * engine (sqlite/ today; postgres/ in stage 2) and one contract test suite (test/store/contract.ts)
+ * engine (sqlite/, postgres/) and one contract test suite (test/store/contract.ts)
  * that every implementation passes. Callers (ingress, worker, admin, auth, CLI, metrics) never see
  * which engine runs.
  *
@@ -19,7 +19,7 @@ import type { JobState, Role } from "./states";
  *   to well inside a lease (NTP; `tgwh doctor` checks the clock against Telegram's).
  * - Each method is atomic on its own: nothing a caller does needs a transaction across calls.
  *
- * Engine notes for PostgreSQL (stage 2), per method below where they matter. The one design point
+ * Engine notes for PostgreSQL, per method below where they matter. The one design point
  * they share: per-chat order across gateways rests on the `ready` chain-head flag (job-rules.ts),
  * which is only correct if, for one order_key, "look at the chain, then insert or hand the turn
  * on" never interleaves with another such step. SQLite gets that for free (one writer). PostgreSQL

@@ -1,7 +1,7 @@
 /**
  * The store contract: what every engine behind src/store/types.ts must do, driven only through
- * the Store interface (no SQL, no engine internals), so the same suite runs on SQLite now and on
- * PostgreSQL in stage 2. An engine's test file calls storeContract() with a factory that opens a
+ * the Store interface (no SQL, no engine internals), so the same suite runs on SQLite and on
+ * PostgreSQL. An engine's test file calls storeContract() with a factory that opens a
  * fresh, migrated, empty store on a real server or file.
  */
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
