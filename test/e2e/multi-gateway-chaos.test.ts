@@ -12,7 +12,7 @@ import { startFakeBotApi, type FakeBotApi, type RecordedCall } from "../support/
 import { startGateway, stopGateways, type GatewayOptions } from "../support/gateways";
 import { HAVE_POSTGRES, sharedPostgres, type TestPostgres } from "../support/postgres";
 import { HAVE_REDIS, startRedis, type TestRedis } from "../support/redis";
-import { crowdedWindows, tooClose } from "../support/send-windows";
+import { busiestWindow, crowdedWindows, tooClose } from "../support/send-windows";
 import { messageUpdate, postUpdate, waitFor, type TgwhProcess } from "../support/tgwh";
 
 const GATEWAYS = 3;
@@ -220,18 +220,8 @@ describe.skipIf(!HAVE_POSTGRES || !HAVE_REDIS)("three gateways, one PostgreSQL, 
     expect((await fetch(`${slots[1]!.url}/readyz`)).status).toBe(200);
     console.log(
       `chaos: ${posted.acked.size} updates acked, ${all.length} replies (${repeated.length} repeated after the kill) ` +
-        `over ${((all.at(-1)!.at - all[0]!.at) / 1000).toFixed(1)} s; busiest second ${busiest(all.map((c) => c.at))} sends`,
+        `over ${((all.at(-1)!.at - all[0]!.at) / 1000).toFixed(1)} s; busiest second ${busiestWindow(all.map((c) => c.at), 1000)} sends`,
     );
   }, TIMEOUT);
 });
 
-/** The most arrivals in any one-second window (for the log line). */
-function busiest(arrivals: number[]): number {
-  const at = [...arrivals].sort((a, b) => a - b);
-  let best = 0;
-  for (let i = 0, j = 0; i < at.length; i++) {
-    while (at[i]! - at[j]! >= 1000) j++;
-    best = Math.max(best, i - j + 1);
-  }
-  return best;
-}

@@ -27,3 +27,14 @@ export function crowdedWindows(arrivals: readonly number[], max: number, windowM
 export function tooClose(arrivals: readonly number[], intervalMs: number): Crowd[] {
   return crowdedWindows(arrivals, 1, intervalMs);
 }
+
+/** The most arrivals in any window of `windowMs` (for a log line). */
+export function busiestWindow(arrivals: readonly number[], windowMs: number): number {
+  const at = [...arrivals].sort((a, b) => a - b);
+  let best = 0;
+  for (let i = 0, j = 0; i < at.length; i++) {
+    while (at[i]! - at[j]! >= windowMs) j++;
+    best = Math.max(best, i - j + 1);
+  }
+  return best;
+}
