@@ -128,7 +128,7 @@ export async function runPgBench(o: PgBenchOptions): Promise<PgBenchResult> {
   const skip = o.skip ?? new Set<string>();
   const server = await startPostgres({ durable: true });
   try {
-    const [version] = await server.admin<{ v: string }>("SHOW server_version");
+    const [version] = await server.admin<{ v: string }>("SELECT current_setting('server_version') AS v");
     const ingest = skip.has("pg-ingest") ? [] : await runPgIngest(server, o, log);
     const drain: PgDrainRow[] = [];
     if (!skip.has("pg-drain")) {
