@@ -28,6 +28,7 @@ const KILL_AT = 2500;
 const REDIS_RESTART_AT = 5000;
 const RESTART_AT = KILL_AT + LEASE_SECONDS * 1000 + 2000;
 const TIMEOUT = 120_000;
+const SEND_ANSWER_MS = 150;
 
 const CHAT_BASE = 880_000;
 const FIRST_UPDATE = 5_000_000;
@@ -52,7 +53,8 @@ beforeAll(async () => {
   pg = await sharedPostgres();
   db = await pg.createDatabase();
   redis = await startRedis();
-  api = startFakeBotApi();
+  // Each answer takes a moment, as Telegram's do: sends are in flight when the gateway is killed.
+  api = startFakeBotApi({ decide: (call) => (call.method === "sendMessage" ? { kind: "delay", ms: SEND_ANSWER_MS } : null) });
   gatewayOptions = (i) => ({
     databaseUrl: db.url,
     instanceId: `gw${i + 1}`,
@@ -116,6 +118,7 @@ async function postWhileFaultsHappen(): Promise<Posted> {
   const at = (ms: number) => Bun.sleep(Math.max(0, t0 + ms - Date.now()));
   const schedule = (async () => {
     await at(KILL_AT);
+    await midSend("gw2", 1500);
     await slots[1]!.kill9();
     killedAt = Date.now(); // it is gone: everything it sent arrived before this
     await at(REDIS_RESTART_AT);
@@ -145,6 +148,20 @@ async function postWhileFaultsHappen(): Promise<Posted> {
   }
   await schedule;
   return { acked, byChat, killedAt };
+}
+
+/**
+ * Waits (at most `ms`) for a moment when `instance` runs jobs and a send is on its way to the
+ * Bot API: a kill then most likely cuts a send short, so its job runs again elsewhere.
+ */
+async function midSend(instance: string, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const inFlight = api.callsOf("sendMessage").some((c) => c.status === undefined);
+    const [running] = await pg.admin<{ n: string }>(`SELECT count(*) AS n FROM jobs WHERE state = 'running' AND lease_owner LIKE $1`, [`${instance}/%`], db.name);
+    if (inFlight && Number(running!.n) > 0) return;
+    await Bun.sleep(5);
+  }
 }
 
 const repliedTo = (c: RecordedCall) => Number((c.payload.reply_parameters as { message_id: number } | undefined)?.message_id);
@@ -179,13 +196,14 @@ describe.skipIf(!HAVE_POSTGRES || !HAVE_REDIS)("three gateways, one PostgreSQL, 
     );
     await Bun.sleep(500); // nothing more may come
 
-    // Processed, and completed once: one done row per update_id, one "job done" line for it.
+    // Processed, and completed once: one done row per update_id, at most one "job done" line for it.
     const rows = await stored();
     const jobs = new Map(rows.map((r) => [Number(r.seq), r]));
     for (const id of posted.acked) expect(jobs.get(id)?.state).toBe("done");
     expect(rows).toHaveLength(posted.acked.size);
-    const done = completions();
-    for (const id of posted.acked) expect([id, done.get(id)]).toEqual([id, 1]);
+    // A line is written once the finish committed; a gateway killed right then may never write
+    // its line (the log is buffered), so a job can have none: never two.
+    expect([...completions()].filter(([, n]) => n > 1)).toEqual([]);
 
     // A reply sent twice only for a job the killed gateway had started: its first send arrived
     // before the kill, and the job ran again once its lease expired.
