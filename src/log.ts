@@ -1,4 +1,5 @@
 import pino, { type Logger } from "pino";
+import { createTurnBatchedStream } from "./log-stream";
 
 export type { Logger };
 
@@ -67,7 +68,7 @@ export function createLogger(opts: LogOptions): Logger {
       },
       hooks: { streamWrite: scrub },
     },
-    opts.destination ?? pino.destination({ dest: 1, sync: false }),
+    opts.destination ?? createTurnBatchedStream(pino.destination({ dest: 1, sync: false })),
   );
 }
 

@@ -6,6 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import pino from "pino";
 import { createLineWriter, createLogger, jsonNumber, jsonString } from "../../src/log";
+import { createTurnBatchedStream } from "../../src/log-stream";
 import { createMetrics } from "../../src/metrics";
 import { createWorker } from "../../src/queue/worker";
 import type { Job } from "../../src/store/rows";
@@ -151,5 +152,27 @@ describe("the worker's hand-built job outcome line", () => {
       expect(sameTime(lines.find((l) => l.includes(`"jobId":${d.jobId},`) && l.includes('"job done"'))!)).toBe(sameTime(byPino.lines[0]!));
     }
     expect(lines.find((l) => l.includes("handler says"))).toContain('"jobId":2,"kind":"telegram.update","attempt":1,"update_id":702,"note":"[REDACTED]"');
+  });
+});
+
+describe("createTurnBatchedStream", () => {
+  test("the lines of one turn reach the destination in one write, in order; flush and flushSync hand over what is pending", async () => {
+    const writes: string[] = [];
+    let flushedSync = 0;
+    const s = createTurnBatchedStream({ write: (c: string) => void writes.push(c), flushSync: () => void flushedSync++ });
+    s.write("a\n");
+    s.write("b\n");
+    expect(writes).toEqual([]);
+    await new Promise((r) => setImmediate(r));
+    expect(writes).toEqual(["a\nb\n"]);
+    s.write("c\n");
+    s.flushSync!();
+    expect(writes).toEqual(["a\nb\n", "c\n"]);
+    expect(flushedSync).toBe(1);
+    s.write("d\n");
+    await new Promise<void>((r) => s.flush!(() => r()));
+    expect(writes).toEqual(["a\nb\n", "c\n", "d\n"]);
+    await new Promise((r) => setImmediate(r));
+    expect(writes).toHaveLength(3); // the turn's handover found nothing left
   });
 });
