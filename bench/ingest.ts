@@ -113,6 +113,8 @@ if (import.meta.main) {
   const rows = await runIngest({ rounds, seconds, warmupSeconds: 1, conns: [50, 100], kinds });
   console.log(ingestTable(rows));
   for (const r of ingestRatios(rows)) {
-    console.log(`c=${r.conns}: 3/1 ${r.fullOverBare.toFixed(2)}  3/2 ${r.fullOverPeer.toFixed(2)}  4/2 ${r.normalOverPeer.toFixed(2)}  5/2 ${r.floorOverPeer.toFixed(2)}  3/5 ${r.fullOverFloor.toFixed(2)}  3/6 ${r.fullOverBunqueue.toFixed(2)}`);
+    const rate = (k: ContenderKind) => rows.find((x) => x.kind === k && x.conns === r.conns)?.reqPerSec ?? NaN;
+    const baseRatios = rows.some((x) => x.kind === "tgwh-full-base") ? `  3b/5 ${(rate("tgwh-full-base") / rate("floor")).toFixed(2)}  3/3b ${(rate("tgwh-full") / rate("tgwh-full-base")).toFixed(2)}` : "";
+    console.log(`c=${r.conns}: 3/1 ${r.fullOverBare.toFixed(2)}  3/2 ${r.fullOverPeer.toFixed(2)}  4/2 ${r.normalOverPeer.toFixed(2)}  5/2 ${r.floorOverPeer.toFixed(2)}  3/5 ${r.fullOverFloor.toFixed(2)}  3/6 ${r.fullOverBunqueue.toFixed(2)}${baseRatios}`);
   }
 }

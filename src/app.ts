@@ -8,7 +8,7 @@ import { createHttpApp } from "./http";
 import { createLimits, type Limits } from "./limits/create-limits";
 import { botNamespace } from "./limits/keys";
 import { createScrubber, type Logger } from "./log";
-import { createMetrics, type Metrics } from "./metrics";
+import { childrenBy, createMetrics, type Metrics } from "./metrics";
 import { createOperations } from "./operations";
 import { webhookDeps } from "./operations/telegram-webhook";
 import { botApiTimeoutSeconds, startProcessing } from "./processing";
@@ -79,8 +79,9 @@ export async function createService(cfg: Config, log: Logger, options: ServiceOp
   });
   const wakeWorker = worker.wake;
 
+  const acceptedSecrets = [cfg.webhookSecret, cfg.webhookSecretOld].filter((s): s is string => !!s);
   const handleWebhook = createWebhookHandler({
-    acceptedSecrets: () => [cfg.webhookSecret, cfg.webhookSecretOld].filter((s): s is string => !!s),
+    acceptedSecrets: () => acceptedSecrets,
     enqueue: store.jobs.insert,
     onStored: wakeWorker,
     log: log.child({ component: "webhook" }),
@@ -148,20 +149,27 @@ export async function createService(cfg: Config, log: Logger, options: ServiceOp
 
 /** The worker's events as metrics: what each job outcome counts. */
 function workerMetricEvents(metrics: Metrics, clock: () => number): WorkerEvents {
+  const started = childrenBy(metrics.jobsStarted, "kind");
+  const succeeded = childrenBy(metrics.jobsSucceeded, "kind");
+  const discarded = childrenBy(metrics.jobsDiscarded, "kind");
+  const retried = childrenBy(metrics.jobsRetried, "kind");
+  const rescheduled = childrenBy(metrics.jobsRescheduled, "kind");
+  const dead = childrenBy(metrics.jobsDead, "kind");
+  const processing = childrenBy(metrics.jobProcessingSeconds, "kind");
   return {
-    started: (job) => metrics.jobsStarted.inc({ kind: job.kind }),
+    started: (job) => started(job.kind).inc(),
     finished: (job, outcome) => {
       const kind = job.kind;
       if (outcome === "succeeded" || outcome === "discarded") {
-        (outcome === "succeeded" ? metrics.jobsSucceeded : metrics.jobsDiscarded).inc({ kind });
-        metrics.jobProcessingSeconds.observe({ kind }, Math.max(0, (clock() - job.createdAt) / 1000));
-      } else if (outcome === "retried") metrics.jobsRetried.inc({ kind });
-      else if (outcome === "rescheduled") metrics.jobsRescheduled.inc({ kind });
-      else metrics.jobsDead.inc({ kind });
+        (outcome === "succeeded" ? succeeded : discarded)(kind).inc();
+        processing(kind).observe(Math.max(0, (clock() - job.createdAt) / 1000));
+      } else if (outcome === "retried") retried(kind).inc();
+      else if (outcome === "rescheduled") rescheduled(kind).inc();
+      else dead(kind).inc();
     },
     leasesExpired: (count, _dead, expired) => {
       metrics.leasesExpired.inc(count);
-      for (const e of expired) if (e.state === "dead") metrics.jobsDead.inc({ kind: e.kind });
+      for (const e of expired) if (e.state === "dead") dead(e.kind).inc();
     },
   };
 }
@@ -169,13 +177,14 @@ function workerMetricEvents(metrics: Metrics, clock: () => number): WorkerEvents
 /** The store, counting every newly stored job by kind, whoever inserted it (webhook, notifications, sign-ins). */
 function countingInserts(store: Store, metrics: Pick<Metrics, "jobsEnqueued">): Store {
   const { jobs } = store;
+  const enqueued = childrenBy(metrics.jobsEnqueued, "kind");
   return {
     ...store,
     jobs: {
       ...jobs,
       async insert(batch) {
         const results = await jobs.insert(batch);
-        results.forEach((r, i) => r.inserted && metrics.jobsEnqueued.inc({ kind: batch[i]!.kind }));
+        for (let i = 0; i < results.length; i++) if (results[i]!.inserted) enqueued(batch[i]!.kind).inc();
         return results;
       },
     },

@@ -5,6 +5,23 @@ import type { QueueSnapshot } from "./store/types";
 export const WEBHOOK_OUTCOMES = ["stored", "duplicate", "unauthorized", "bad_request", "too_large", "unsupported_media_type", "unavailable"] as const;
 export type WebhookOutcome = (typeof WEBHOOK_OUTCOMES)[number];
 
+/**
+ * A labelled metric's child for one value of one label, resolved once per value: prom-client
+ * hashes the label object on every inc()/observe() otherwise, a measurable cost on the hot path
+ * (one per webhook request, several per job). Values must be bounded like every label here.
+ */
+export function childrenBy<T>(metric: { labels(labels: Record<string, string>): T }, label: string): (value: string) => T {
+  const children = new Map<string, T>();
+  return (value) => {
+    let child = children.get(value);
+    if (child === undefined) {
+      child = metric.labels({ [label]: value });
+      children.set(value, child);
+    }
+    return child;
+  };
+}
+
 /** Job kinds whose series exist from the start (at 0), so rate() and increase() see their first event. */
 export const KNOWN_JOB_KINDS = ["telegram.update", "notify.send"] as const;
 

@@ -16,10 +16,12 @@
  *   request      build a Request like wrk's and read its body (the harness's own cost, subtracted)
  *   handler      createWebhookHandler end to end with a stub enqueue (no SQL), pino to /dev/null, real metrics
  *   handler-nolog the same with the log level at warn (so the webhook line is skipped)
- *   secret       secretMatches (SHA-256 of the header and of the secret, timingSafeEqual)
+ *   secret       secretMatches (the header as a fixed-size block, timingSafeEqual against the secret's)
  *   parse        parseUpdate (JSON.parse + update_id, type and order key)
  *   log          one webhook log line through tgwh's pino logger (to /dev/null)
- *   metrics      the webhook's counter inc + histogram observe
+ *   log-hand     the same line built by hand (createLineWriter, as the webhook writes its 200 lines)
+ *   metrics      the webhook's counter inc (label object) + histogram observe
+ *   metrics-child the same with the counter's child resolved once (childrenBy, as the webhook does)
  *   insert       insertJobs in batches of 10 inside BEGIN … ROLLBACK (statements only)
  *   insert-commit the same with COMMIT (the difference is the commit's share: WAL frames, checksums)
  *   claim        claimJobs of 4 (the burst size) per transaction, per claimed job, BEGIN … COMMIT
@@ -29,8 +31,8 @@ import { Database } from "bun:sqlite";
 import { openSync } from "node:fs";
 import { join } from "node:path";
 import pino from "pino";
-import { createLogger } from "../../src/log";
-import { createMetrics } from "../../src/metrics";
+import { createLineWriter, createLogger, jsonNumber, jsonString } from "../../src/log";
+import { childrenBy, createMetrics } from "../../src/metrics";
 import { claimJobs } from "../../src/store/sqlite/claim";
 import { insertJobs } from "../../src/store/sqlite/insert";
 import { finishJob } from "../../src/store/sqlite/finish";
@@ -118,6 +120,20 @@ const STAGES: Record<string, Stage> = {
     for (let i = 0; i < n; i++) {
       m.webhookRequests.inc({ outcome: "stored" });
       m.webhookAckSeconds.observe(0.0023);
+    }
+  },
+  "metrics-child": (n) => {
+    const m = createMetrics({ version: "x", commit: "x" });
+    const requests = childrenBy(m.webhookRequests, "outcome");
+    for (let i = 0; i < n; i++) {
+      requests("stored").inc();
+      m.webhookAckSeconds.observe(0.0023);
+    }
+  },
+  "log-hand": (n) => {
+    const line = createLineWriter(createLogger({ level: "info", secrets: [SECRET], destination: devNull() }), "info", "webhook");
+    for (let i = 0; i < n; i++) {
+      line(`,"reqId":${jsonString("0b6e2a52-4f8e-4a4c-9a61-6a3f0c1b2d3e")},"outcome":"stored","status":200,"ms":${jsonNumber(2.31)},"update_id":${jsonNumber(uid++)},"jobId":${jsonNumber(i)},"kind":"telegram.update","type":"message"`);
     }
   },
   insert: insertStage("ROLLBACK"),

@@ -19,7 +19,7 @@ export interface Contender {
   tgwh?: TgwhProcess;
 }
 
-export type ContenderKind = "bare" | "grammy" | "tgwh-full" | "tgwh-normal" | "floor" | "bunqueue";
+export type ContenderKind = "bare" | "grammy" | "tgwh-full" | "tgwh-normal" | "floor" | "bunqueue" | "tgwh-full-base";
 export const CONTENDERS: { kind: ContenderKind; label: string }[] = [
   { kind: "bare", label: "1 bare Bun.serve" },
   { kind: "grammy", label: "2 grammY webhookCallback" },
@@ -27,6 +27,8 @@ export const CONTENDERS: { kind: ContenderKind; label: string }[] = [
   { kind: "tgwh-normal", label: "4 tgwh NORMAL" },
   { kind: "floor", label: "5 durable floor" },
   { kind: "bunqueue", label: "6 grammY + bunqueue" },
+  // A before/after row in the same interleaved run: only when BENCH_TGWH_BASE_BINARY names the other build.
+  ...(process.env.BENCH_TGWH_BASE_BINARY ? [{ kind: "tgwh-full-base" as const, label: "3b tgwh FULL, base build" }] : []),
 ];
 
 /** Starts a bench server script (bench/servers/ or a path) that prints {"listen": url} once listening. */
@@ -96,8 +98,10 @@ export async function startContender(kind: ContenderKind): Promise<Contender> {
     case "bunqueue":
       return startScript("bunqueue-peer.ts", kind, PEER_SECRET);
     case "tgwh-full":
+    case "tgwh-full-base":
     case "tgwh-normal": {
-      const t = await startTgwh({ binary: tgwhBinary(), env: tgwhEnv(kind === "tgwh-full" ? "FULL" : "NORMAL") });
+      const binary = kind === "tgwh-full-base" ? process.env.BENCH_TGWH_BASE_BINARY! : tgwhBinary();
+      const t = await startTgwh({ binary, env: tgwhEnv(kind === "tgwh-normal" ? "NORMAL" : "FULL") });
       return {
         name: kind,
         url: `${t.url}/telegram/webhook`,

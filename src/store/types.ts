@@ -92,6 +92,12 @@ export interface ClaimOptions {
   now: number;
   /** Also return expired leases to the queue in this call (default true). */
   expireLeases?: boolean;
+  /**
+   * Resolve as soon as the claim is committed, before the commit is synced to disk (SQLite FULL;
+   * elsewhere a commit is durable when it returns). A claim need not be durable: one lost in a
+   * power cut is a job still pending. Ignored when expireLeases is on (expired jobs are reported).
+   */
+  resolveAtCommit?: boolean;
 }
 
 /** A running job whose lease ran out: back to pending, or dead when its attempts were spent. */

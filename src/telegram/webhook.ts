@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
-import { HttpError, jsonResponse } from "../http-error";
+import { HttpError, JSON_HEADERS, jsonResponse } from "../http-error";
 import { mediaType, readBodyText } from "../json-body";
-import type { Logger } from "../log";
-import type { Metrics, WebhookOutcome } from "../metrics";
+import { createLineWriter, jsonNumber, jsonString, type Logger } from "../log";
+import { childrenBy, type Metrics, type WebhookOutcome } from "../metrics";
 import type { InsertResult as EnqueueResult, NewJob } from "../store/types";
 import type { IngressLoad } from "./ingress-load";
 import { secretMatches } from "./secret";
@@ -29,6 +29,11 @@ export interface WebhookDeps {
 
 const json = jsonResponse;
 
+/** The 200s' bodies and headers, built once: the hot path only wraps them in a new Response. */
+const STORED_BODY = JSON.stringify({ ok: true });
+const DUPLICATE_BODY = JSON.stringify({ ok: true, duplicate: true });
+const OK_INIT: ResponseInit = { status: 200, headers: JSON_HEADERS };
+
 /**
  * POST /telegram/webhook. Checks in the order that leaks least: secret, media type, size, JSON.
  * 200 means the update is committed to disk (or was already); 503 means nothing was stored and
@@ -37,6 +42,11 @@ const json = jsonResponse;
 export function createWebhookHandler(deps: WebhookDeps) {
   const clock = deps.clock ?? Date.now;
   const load = deps.load;
+  const maxAttempts = deps.maxAttempts ?? UPDATE_MAX_ATTEMPTS;
+  const requests = childrenBy(deps.metrics.webhookRequests, "outcome");
+  const ackSeconds = deps.metrics.webhookAckSeconds;
+  // The two 200 lines (nearly every request) are built by hand, as pino prints them (log.ts).
+  const storedLine = createLineWriter(deps.log, "info", "webhook");
   return async function handleWebhook(req: Request): Promise<Response> {
     if (!load) return handleOne(req);
     load.enter();
@@ -50,11 +60,12 @@ export function createWebhookHandler(deps: WebhookDeps) {
   async function handleOne(req: Request): Promise<Response> {
     const started = performance.now();
     const reqId = req.headers.get("x-request-id")?.slice(0, 100) ?? randomUUID();
-    const answer = (outcome: WebhookOutcome, res: Response, extra: Record<string, unknown> = {}) => {
+    // Every answer but the two 200s (see the end), logged through pino: rare, so not hand-built.
+    const answer = (outcome: Exclude<WebhookOutcome, "stored" | "duplicate">, res: Response, extra: Record<string, unknown> = {}) => {
       const seconds = (performance.now() - started) / 1000;
-      deps.metrics.webhookRequests.inc({ outcome });
-      deps.metrics.webhookAckSeconds.observe(seconds);
-      const level = outcome === "stored" || outcome === "duplicate" ? "info" : outcome === "unavailable" ? "error" : "warn";
+      requests(outcome).inc();
+      ackSeconds.observe(seconds);
+      const level = outcome === "unavailable" ? "error" : "warn";
       deps.log[level]({ reqId, outcome, status: res.status, ms: Number((seconds * 1000).toFixed(2)), ...extra }, "webhook");
       return res;
     };
@@ -81,7 +92,7 @@ export function createWebhookHandler(deps: WebhookDeps) {
       orderKey: parsed.orderKey,
       seq: parsed.updateId,
       payload: text,
-      maxAttempts: deps.maxAttempts ?? UPDATE_MAX_ATTEMPTS,
+      maxAttempts,
       runAt: clock(),
     };
     let result: EnqueueResult;
@@ -94,10 +105,18 @@ export function createWebhookHandler(deps: WebhookDeps) {
         { update_id: parsed.updateId, err: (err as Error)?.message },
       );
     }
-    if (result.inserted) {
-      deps.onStored();
-      return answer("stored", json(200, { ok: true }), { update_id: parsed.updateId, jobId: result.id, kind: job.kind, type: parsed.type });
-    }
-    return answer("duplicate", json(200, { ok: true, duplicate: true }), { update_id: parsed.updateId, jobId: result.id, kind: job.kind });
+    if (result.inserted) deps.onStored();
+    const outcome = result.inserted ? "stored" : "duplicate";
+    const seconds = (performance.now() - started) / 1000;
+    requests(outcome).inc();
+    ackSeconds.observe(seconds);
+    // What answer() would log: { reqId, outcome, status, ms, update_id, jobId, kind[, type] };
+    // jobId only once the store has one (an ingest journal assigns it at import, and answers 0).
+    storedLine(
+      `,"reqId":${jsonString(reqId)},"outcome":"${outcome}","status":200,"ms":${jsonNumber(Number((seconds * 1000).toFixed(2)))}` +
+        `,"update_id":${jsonNumber(parsed.updateId)}${result.id ? `,"jobId":${jsonNumber(result.id)}` : ""},"kind":${jsonString(job.kind)}` +
+        (result.inserted ? `,"type":${jsonString(parsed.type)}` : ""),
+    );
+    return new Response(result.inserted ? STORED_BODY : DUPLICATE_BODY, OK_INIT);
   }
 }

@@ -89,6 +89,23 @@ describe("lifecycle", () => {
     expect(jobOfUpdate(tg.dbPath, 6101)!.state).toBe("done");
   });
 
+  test("SIGTERM right after a burst: every acknowledged update's line and the stop lines reach the log (lines are batched per turn)", async () => {
+    const tg = await startTgwh({ env: { TGWH_TELEGRAM_API: api.url } });
+    const ids = Array.from({ length: 300 }, (_, i) => 6200 + i);
+    const answers = await Promise.all(ids.map((id) => postUpdate(tg.url, messageUpdate(id, 1800 + (id % 7), "hello"))));
+    expect(answers.every((r) => r.status === 200)).toBe(true);
+    expect(await tg.stop("SIGTERM")).toBe(0);
+    const lines = tg
+      .logs()
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .map((l) => JSON.parse(l) as { msg: string; outcome?: string; update_id?: number });
+    const acked = new Set(lines.filter((l) => l.msg === "webhook" && l.outcome === "stored").map((l) => l.update_id));
+    expect(ids.filter((id) => !acked.has(id))).toEqual([]);
+    expect(lines.at(-1)!.msg).toBe("stopped");
+    expect(lines.some((l) => l.msg.startsWith("stopping"))).toBe(true);
+  });
+
   test("a job still running at the shutdown deadline is handed back and runs after restart", async () => {
     const d = tempDir();
     const env = { TGWH_TELEGRAM_API: api.url, TGWH_SHUTDOWN_SECONDS: "1" };

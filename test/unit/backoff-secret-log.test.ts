@@ -27,6 +27,22 @@ describe("secretMatches", () => {
     expect(secretMatches(null, ["new"])).toBe(false);
     expect(secretMatches("", [])).toBe(false);
   });
+  test("length is part of the compare: a prefix, an extension, padding zeros or an over-long header never match", () => {
+    const max = "a".repeat(256);
+    expect(secretMatches(max, [max])).toBe(true);
+    expect(secretMatches(max.slice(1), [max])).toBe(false);
+    expect(secretMatches(`${max}a`, [max])).toBe(false);
+    expect(secretMatches(`${max}${"a".repeat(300)}`, [max])).toBe(false);
+    expect(secretMatches("new\u0000", ["new"])).toBe(false);
+    expect(secretMatches("", ["new"])).toBe(false);
+    expect(secretMatches(`${"a".repeat(254)}é`, [`${"a".repeat(254)}e`])).toBe(false);
+    expect(secretMatches(`${"a".repeat(255)}é`, [max])).toBe(false);
+  });
+  test("a header checked after another leaves nothing behind (the header's block is reused)", () => {
+    expect(secretMatches("new-longer-secret", ["new"])).toBe(false);
+    expect(secretMatches("new", ["new"])).toBe(true);
+    expect(secretMatches("ne", ["new"])).toBe(false);
+  });
 });
 
 describe("scrubSecrets", () => {

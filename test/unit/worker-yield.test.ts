@@ -34,8 +34,11 @@ afterEach(async () => {
 });
 
 test("a saturated ingress gets the CPU: the worker runs at most concurrency/8 jobs, and all slots once the burst ends", async () => {
-  const load = createIngressLoad();
+  // A clock the test moves, and a process that uses a whole core meanwhile.
+  let t = 0;
+  const load = createIngressLoad(INGRESS_BUSY_AT, () => t, () => t);
   for (let i = 0; i < INGRESS_BUSY_AT; i++) load.enter();
+  t = 100;
   expect(load.saturated()).toBe(true);
   let running = 0;
   let peak = 0;
@@ -63,6 +66,7 @@ test("a saturated ingress gets the CPU: the worker runs at most concurrency/8 jo
   expect(peak).toBe(2); // 16 / 8 while the webhook is saturated
 
   for (let i = 0; i < INGRESS_BUSY_AT; i++) load.leave();
+  t = 400;
   // The two jobs still run (a slow Bot API); the worker looks again on its own once the burst is over.
   await waitFor(() => running === 16, 5000, "all sixteen slots in use");
   while (done < 40) {
@@ -75,10 +79,11 @@ test("a saturated ingress gets the CPU: the worker runs at most concurrency/8 jo
 
 test("saturation is the peak of the last ~100-200 ms, not the count at the moment a commit answered everyone", () => {
   let t = 0;
-  const load = createIngressLoad(16, () => t);
+  const load = createIngressLoad(16, () => t, () => t); // one core busy throughout
   for (let i = 0; i < 16; i++) load.enter();
   for (let i = 0; i < 16; i++) load.leave(); // a group commit answers the whole batch at once
   expect(load.inFlight).toBe(0);
+  t = 100;
   expect(load.saturated()).toBe(true);
   t = 150;
   expect(load.saturated()).toBe(true); // the previous window still had the burst
@@ -86,4 +91,18 @@ test("saturation is the peak of the last ~100-200 ms, not the count at the momen
   expect(load.saturated()).toBe(false); // two quiet windows: the burst is over
   for (let i = 0; i < 15; i++) load.enter();
   expect(load.saturated()).toBe(false);
+});
+
+test("requests piling up while the CPU is not the limit (a commit hold, a slow fsync) do not make the worker yield", () => {
+  let t = 0;
+  let cpu = 0;
+  const load = createIngressLoad(16, () => t, () => cpu);
+  for (let i = 0; i < 20; i++) load.enter();
+  t = 100;
+  cpu = 50; // the loop busy half of the window
+  expect(load.saturated()).toBe(false);
+  for (let i = 0; i < 20; i++) load.enter();
+  t = 200;
+  cpu = 145; // busy 95 % of it
+  expect(load.saturated()).toBe(true);
 });

@@ -129,4 +129,34 @@ describe("writer with an off-loop WAL sync", () => {
     expect(count()).toBe(1);
     expect(g.calls()).toBe(0); // synced inline, not through the gated async path
   });
+
+  test("runAtCommit (claims) resolves when its COMMIT returns; the writes beside it still wait for the sync", async () => {
+    const g = gatedSync();
+    const stats: number[] = [];
+    const writer = createWriter(db.sqlite, { walSync: g.sync, onCommit: (ops) => void stats.push(ops) });
+    let claimed = false;
+    let stored = false;
+    const claim = writer.runAtCommit(() => db.sqlite.run("INSERT INTO t VALUES (1)").changes).then((n) => ((claimed = true), n));
+    const insert = writer.run(() => db.sqlite.run("INSERT INTO t VALUES (2)")).then(() => (stored = true));
+    await tick();
+    expect(count()).toBe(2); // one transaction
+    expect(await claim).toBe(1);
+    expect(claimed).toBe(true);
+    expect(stored).toBe(false); // the insert waits for the sync
+    expect(g.gates).toHaveLength(1); // the commit is synced all the same
+    g.gates[0]!.open();
+    await insert;
+    expect(stats).toEqual([2]); // the commit counts both ops
+  });
+
+  test("runAtCommit alone: resolved at COMMIT, the commit still synced; a failed transaction rejects it", async () => {
+    const g = gatedSync();
+    const writer = createWriter(db.sqlite, { walSync: g.sync });
+    expect(await writer.runAtCommit(() => db.sqlite.run("INSERT INTO t VALUES (1)").changes)).toBe(1);
+    expect(g.gates).toHaveLength(1);
+    g.gates[0]!.open();
+    const bad = writer.runAtCommit(() => db.sqlite.run("INSERT INTO missing VALUES (1)"));
+    await expect(bad).rejects.toThrow();
+    expect(await writer.runAtCommit(() => 7)).toBe(7); // the writer goes on
+  });
 });

@@ -27,8 +27,10 @@ export function createSqliteJobStore(db: Db, writer: Writer, clock: () => number
   const byDedupeKey = lazy(() => db.orm.select().from(jobs).where(eq(jobs.dedupeKey, sql.placeholder("key"))).prepare());
   return {
     insert: (batch) => writer.run(() => insertJobs(statements(), batch, clock())),
+    // resolveAtCommit: the claim's jobs start a WAL sync earlier (writer.runAtCommit). A round
+    // that also expires leases waits for the sync (once a second at most): its dead jobs are reported.
     claim: (opts) =>
-      writer.run(() => {
+      (opts.resolveAtCommit && opts.expireLeases === false ? writer.runAtCommit : writer.run)(() => {
         const stmts = statements();
         const expired = opts.expireLeases === false ? [] : expireLeases(stmts, opts.now);
         const limit = typeof opts.limit === "function" ? opts.limit() : opts.limit;

@@ -13,6 +13,15 @@ export interface WriterStats {
 export interface Writer {
   /** Queues op for the next commit; resolves with its result once that commit is durable. */
   run<T>(op: WriteOp<T>): Promise<T>;
+  /**
+   * Queues op for the next commit like run(), but resolves as soon as that COMMIT returned, before
+   * the WAL sync: for writes whose loss in a power cut is harmless and that nobody is told about
+   * as done (a claim: a lost claim is a job still pending, run again as after an expired lease).
+   * COMMIT has written the WAL frames, so a crash of the process alone keeps them; and every
+   * later commit is synced after this one (one WAL, in order), so a durable finish implies its
+   * claim. Not for anything acknowledged to the outside (inserts, finishes).
+   */
+  runAtCommit<T>(op: WriteOp<T>): Promise<T>;
   readonly stats: WriterStats;
   /** Commits what is queued now and makes every commit durable, blocking (used at shutdown). */
   flush(): void;
@@ -20,6 +29,8 @@ export interface Writer {
 
 interface Queued {
   op: WriteOp<unknown>;
+  /** Resolved when COMMIT returns (runAtCommit), not when the commit is durable. */
+  atCommit: boolean;
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
 }
@@ -62,6 +73,8 @@ export interface WriterOptions {
  */
 export function createWriter(sqlite: Database, opts: WriterOptions = {}): Writer {
   let queue: Queued[] = [];
+  /** How many of the queued ops resolve at COMMIT (runAtCommit): 0 keeps the common batch as it is. */
+  let atCommitQueued = 0;
   let scheduled = false;
   /** WAL syncs in flight; at the limit, new ops wait for one to return and then go in one transaction. */
   let syncing = 0;
@@ -71,8 +84,8 @@ export function createWriter(sqlite: Database, opts: WriterOptions = {}): Writer
   const begin = sqlite.prepare("BEGIN IMMEDIATE");
   const commit = sqlite.prepare("COMMIT");
   const rollback = sqlite.prepare("ROLLBACK");
-  /** Batches committed but not yet known durable, each with its results. */
-  let awaitingSync: { batch: Queued[]; results: unknown[]; started: number }[] = [];
+  /** Batches committed but not yet known durable, each with its results (runAtCommit ops already resolved) and its op count. */
+  let awaitingSync: { batch: Queued[]; results: unknown[]; started: number; ops: number }[] = [];
   const totalChanges = sqlite.prepare<{ n: number }, []>("SELECT total_changes() AS n");
   let changesAtLastSync = walSync ? (totalChanges.get()?.n ?? 0) : 0;
 
@@ -83,10 +96,10 @@ export function createWriter(sqlite: Database, opts: WriterOptions = {}): Writer
   }
 
   function settle(list: typeof awaitingSync): void {
-    for (const { batch, results, started } of list) {
+    for (const { batch, results, started, ops } of list) {
       stats.transactions++;
-      stats.ops += batch.length;
-      opts.onCommit?.(batch.length, (performance.now() - started) / 1000);
+      stats.ops += ops;
+      opts.onCommit?.(ops, (performance.now() - started) / 1000);
       for (let i = 0; i < batch.length; i++) batch[i]!.resolve(results[i]);
     }
   }
@@ -94,7 +107,9 @@ export function createWriter(sqlite: Database, opts: WriterOptions = {}): Writer
   /** Runs the queued ops in one transaction; returns false when it failed (already rejected). */
   function commitQueued(): boolean {
     const batch = queue;
+    const atCommit = atCommitQueued;
     queue = [];
+    atCommitQueued = 0;
     if (batch.length === 0) return true;
     const started = performance.now();
     const results: unknown[] = new Array(batch.length);
@@ -111,7 +126,21 @@ export function createWriter(sqlite: Database, opts: WriterOptions = {}): Writer
       fail(batch, err);
       return false;
     }
-    awaitingSync.push({ batch, results, started });
+    let durable = batch;
+    let durableResults = results;
+    if (atCommit > 0) {
+      durable = [];
+      durableResults = [];
+      for (let i = 0; i < batch.length; i++) {
+        const q = batch[i]!;
+        if (q.atCommit) q.resolve(results[i]);
+        else {
+          durable.push(q);
+          durableResults.push(results[i]);
+        }
+      }
+    }
+    awaitingSync.push({ batch: durable, results: durableResults, started, ops: batch.length });
     return true;
   }
 
@@ -177,6 +206,14 @@ export function createWriter(sqlite: Database, opts: WriterOptions = {}): Writer
     }
   }
 
+  function enqueue<T>(op: WriteOp<T>, atCommit: boolean): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      queue.push({ op, atCommit, resolve: resolve as (v: unknown) => void, reject });
+      if (atCommit) atCommitQueued++;
+      schedule();
+    });
+  }
+
   // Writes made outside the writer (rare autocommits on the same connection) run at NORMAL:
   // sync them soon even when no batch comes along.
   if (walSync) {
@@ -210,10 +247,10 @@ export function createWriter(sqlite: Database, opts: WriterOptions = {}): Writer
       settle(list);
     },
     run<T>(op: WriteOp<T>): Promise<T> {
-      return new Promise<T>((resolve, reject) => {
-        queue.push({ op, resolve: resolve as (v: unknown) => void, reject });
-        schedule();
-      });
+      return enqueue(op, false);
+    },
+    runAtCommit<T>(op: WriteOp<T>): Promise<T> {
+      return enqueue(op, true);
     },
   };
 }
