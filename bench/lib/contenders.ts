@@ -19,7 +19,22 @@ export interface Contender {
   tgwh?: TgwhProcess;
 }
 
-export type ContenderKind = "bare" | "grammy" | "tgwh-full" | "tgwh-normal" | "floor" | "bunqueue" | "tgwh-full-base";
+export type ContenderKind = "bare" | "grammy" | "tgwh-full" | "tgwh-normal" | "floor" | "bunqueue" | "tgwh-full-base" | `tgwh-v:${string}`;
+
+/**
+ * Experiment rows in the same interleaved run: BENCH_TGWH_VARIANTS="name:K=V;K=V|name2:K=V" adds
+ * contender `tgwh-v:name`, tgwh FULL on the build under test with those extra settings.
+ */
+const variants = new Map(
+  (process.env.BENCH_TGWH_VARIANTS ?? "")
+    .split("|")
+    .filter(Boolean)
+    .map((spec) => {
+      const [name, settings = ""] = spec.split(/:(.*)/s) as [string, string?];
+      const env = Object.fromEntries(settings.split(";").filter(Boolean).map((kv) => kv.split(/=(.*)/s).slice(0, 2) as [string, string]));
+      return [name, env] as const;
+    }),
+);
 export const CONTENDERS: { kind: ContenderKind; label: string }[] = [
   { kind: "bare", label: "1 bare Bun.serve" },
   { kind: "grammy", label: "2 grammY webhookCallback" },
@@ -29,6 +44,7 @@ export const CONTENDERS: { kind: ContenderKind; label: string }[] = [
   { kind: "bunqueue", label: "6 grammY + bunqueue" },
   // A before/after row in the same interleaved run: only when BENCH_TGWH_BASE_BINARY names the other build.
   ...(process.env.BENCH_TGWH_BASE_BINARY ? [{ kind: "tgwh-full-base" as const, label: "3b tgwh FULL, base build" }] : []),
+  ...[...variants.keys()].map((name) => ({ kind: `tgwh-v:${name}` as const, label: `3v tgwh FULL ${name}` })),
 ];
 
 /** Starts a bench server script (bench/servers/ or a path) that prints {"listen": url} once listening. */
@@ -97,11 +113,10 @@ export async function startContender(kind: ContenderKind): Promise<Contender> {
       return startScript("durable-floor.ts", kind, PEER_SECRET);
     case "bunqueue":
       return startScript("bunqueue-peer.ts", kind, PEER_SECRET);
-    case "tgwh-full":
-    case "tgwh-full-base":
-    case "tgwh-normal": {
+    default: {
       const binary = kind === "tgwh-full-base" ? process.env.BENCH_TGWH_BASE_BINARY! : tgwhBinary();
-      const t = await startTgwh({ binary, env: tgwhEnv(kind === "tgwh-normal" ? "NORMAL" : "FULL") });
+      const extra = kind.startsWith("tgwh-v:") ? variants.get(kind.slice("tgwh-v:".length)) : undefined;
+      const t = await startTgwh({ binary, env: tgwhEnv(kind === "tgwh-normal" ? "NORMAL" : "FULL", extra) });
       return {
         name: kind,
         url: `${t.url}/telegram/webhook`,
