@@ -79,9 +79,8 @@ export async function createService(cfg: Config, log: Logger, options: ServiceOp
   });
   const wakeWorker = worker.wake;
 
-  const acceptedSecrets = [cfg.webhookSecret, cfg.webhookSecretOld].filter((s): s is string => !!s);
   const handleWebhook = createWebhookHandler({
-    acceptedSecrets: () => acceptedSecrets,
+    acceptedSecrets: [cfg.webhookSecret, cfg.webhookSecretOld].filter((s): s is string => !!s),
     enqueue: store.jobs.insert,
     onStored: wakeWorker,
     log: log.child({ component: "webhook" }),

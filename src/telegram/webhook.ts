@@ -5,7 +5,7 @@ import { createLineWriter, jsonNumber, jsonString, type Logger } from "../log";
 import { childrenBy, type Metrics, type WebhookOutcome } from "../metrics";
 import type { InsertResult as EnqueueResult, NewJob } from "../store/types";
 import type { IngressLoad } from "./ingress-load";
-import { secretMatches } from "./secret";
+import { createSecretCheck } from "./secret";
 import { parseUpdate, updateDedupeKey } from "./updates";
 
 export const WEBHOOK_PATH = "/telegram/webhook";
@@ -13,8 +13,8 @@ export const MAX_UPDATE_BYTES = 1024 * 1024;
 export const UPDATE_MAX_ATTEMPTS = 8;
 
 export interface WebhookDeps {
-  /** Secrets accepted right now (the current one, plus the old one during a rotation). */
-  acceptedSecrets: () => readonly string[];
+  /** Secrets accepted (the current one, plus the old one during a rotation): fixed at start-up. */
+  acceptedSecrets: readonly string[];
   enqueue: (jobs: NewJob[]) => Promise<EnqueueResult[]>;
   /** Called after a new update is durable, so the worker looks at once. */
   onStored: () => void;
@@ -43,6 +43,7 @@ export function createWebhookHandler(deps: WebhookDeps) {
   const clock = deps.clock ?? Date.now;
   const load = deps.load;
   const maxAttempts = deps.maxAttempts ?? UPDATE_MAX_ATTEMPTS;
+  const secretMatches = createSecretCheck(deps.acceptedSecrets);
   const requests = childrenBy(deps.metrics.webhookRequests, "outcome");
   const ackSeconds = deps.metrics.webhookAckSeconds;
   // The two 200 lines (nearly every request) are built by hand, as pino prints them (log.ts).
@@ -70,7 +71,7 @@ export function createWebhookHandler(deps: WebhookDeps) {
       return res;
     };
 
-    if (!secretMatches(req.headers.get("x-telegram-bot-api-secret-token"), deps.acceptedSecrets())) {
+    if (!secretMatches(req.headers.get("x-telegram-bot-api-secret-token"))) {
       return answer("unauthorized", json(401, { ok: false, error: "missing or wrong X-Telegram-Bot-Api-Secret-Token header" }));
     }
     if (mediaType(req.headers.get("content-type")) !== "application/json") {

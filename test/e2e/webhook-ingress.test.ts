@@ -100,3 +100,26 @@ describe("bad input is refused with a clear 4xx and stores nothing", () => {
     expect(tg.logs()).not.toContain(TEST_SECRET);
   });
 });
+
+describe("secret rotation in the binary (TGWH_WEBHOOK_SECRET_OLD)", () => {
+  // Its own gateway: the shared one above runs with a single secret. This proves app.ts hands
+  // both secrets to the webhook's check (built once at start-up), not just that the check works.
+  const OLD_SECRET = "rotation_test_previous_secret_42";
+  let rotating: TgwhProcess;
+  beforeAll(async () => {
+    rotating = await startTgwh({ env: { TGWH_TELEGRAM_API: api.url, TGWH_WEBHOOK_SECRET_OLD: OLD_SECRET } });
+  });
+  afterAll(async () => {
+    await rotating?.stop();
+  });
+
+  test("the current and the old secret are both accepted and store the update; any other → 401", async () => {
+    expect((await postUpdate(rotating.url, messageUpdate(2201, 611, "hello"), OLD_SECRET)).status).toBe(200);
+    expect((await postUpdate(rotating.url, messageUpdate(2202, 612, "hello"))).status).toBe(200);
+    const wrong = await postUpdate(rotating.url, messageUpdate(2203, 613, "hello"), `${OLD_SECRET}x`);
+    expect(wrong.status).toBe(401);
+    expect(await wrong.json()).toEqual({ ok: false, error: "missing or wrong X-Telegram-Bot-Api-Secret-Token header" });
+    expect(countJobs(rotating.dbPath, "dedupe_key IN ('update:2201', 'update:2202')")).toBe(2);
+    expect(countJobs(rotating.dbPath, "dedupe_key = 'update:2203'")).toBe(0);
+  });
+});

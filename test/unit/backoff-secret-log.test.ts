@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { retryDelayMs } from "../../src/queue/backoff";
 import { scrubSecrets } from "../../src/log";
-import { secretMatches } from "../../src/telegram/secret";
+import { createSecretCheck } from "../../src/telegram/secret";
 
 describe("retryDelayMs (full jitter)", () => {
   const policy = { baseMs: 1000, capMs: 60_000 };
@@ -19,29 +19,48 @@ describe("retryDelayMs (full jitter)", () => {
   });
 });
 
-describe("secretMatches", () => {
-  test("accepts any of the accepted secrets and nothing else", () => {
-    expect(secretMatches("new", ["new", "old"])).toBe(true);
-    expect(secretMatches("old", ["new", "old"])).toBe(true);
-    expect(secretMatches("ol", ["new", "old"])).toBe(false);
-    expect(secretMatches(null, ["new"])).toBe(false);
-    expect(secretMatches("", [])).toBe(false);
+describe("createSecretCheck", () => {
+  test("accepts any of the accepted secrets (a rotation's two) and nothing else", () => {
+    const rotating = createSecretCheck(["new", "old"]);
+    expect(rotating("new")).toBe(true);
+    expect(rotating("old")).toBe(true);
+    expect(rotating("ol")).toBe(false);
+    expect(rotating("newold")).toBe(false);
+    expect(rotating(null)).toBe(false);
+    expect(createSecretCheck(["new"])(null)).toBe(false);
+    expect(createSecretCheck([])("")).toBe(false);
+    expect(createSecretCheck([])("new")).toBe(false);
   });
   test("length is part of the compare: a prefix, an extension, padding zeros or an over-long header never match", () => {
     const max = "a".repeat(256);
-    expect(secretMatches(max, [max])).toBe(true);
-    expect(secretMatches(max.slice(1), [max])).toBe(false);
-    expect(secretMatches(`${max}a`, [max])).toBe(false);
-    expect(secretMatches(`${max}${"a".repeat(300)}`, [max])).toBe(false);
-    expect(secretMatches("new\u0000", ["new"])).toBe(false);
-    expect(secretMatches("", ["new"])).toBe(false);
-    expect(secretMatches(`${"a".repeat(254)}é`, [`${"a".repeat(254)}e`])).toBe(false);
-    expect(secretMatches(`${"a".repeat(255)}é`, [max])).toBe(false);
+    const maxCheck = createSecretCheck([max]);
+    expect(maxCheck(max)).toBe(true);
+    expect(maxCheck(max.slice(1))).toBe(false);
+    expect(maxCheck(`${max}a`)).toBe(false);
+    expect(maxCheck(`${max}${"a".repeat(300)}`)).toBe(false);
+    expect(maxCheck(`${"a".repeat(255)}é`)).toBe(false);
+    const check = createSecretCheck(["new"]);
+    expect(check("new\u0000")).toBe(false);
+    expect(check("")).toBe(false);
+    expect(createSecretCheck([`${"a".repeat(254)}e`])(`${"a".repeat(254)}é`)).toBe(false);
   });
   test("a header checked after another leaves nothing behind (the header's block is reused)", () => {
-    expect(secretMatches("new-longer-secret", ["new"])).toBe(false);
-    expect(secretMatches("new", ["new"])).toBe(true);
-    expect(secretMatches("ne", ["new"])).toBe(false);
+    const check = createSecretCheck(["new"]);
+    expect(check("new-longer-secret")).toBe(false);
+    expect(check("new")).toBe(true);
+    expect(check("ne")).toBe(false);
+    expect(check("new")).toBe(true);
+  });
+  test("each check holds its own blocks, built from the list as it was given", () => {
+    const list = ["first"];
+    const first = createSecretCheck(list);
+    const second = createSecretCheck(["second"]);
+    list[0] = "changed";
+    expect(first("first")).toBe(true);
+    expect(first("changed")).toBe(false);
+    expect(second("second")).toBe(true);
+    expect(second("first")).toBe(false);
+    expect(first("second")).toBe(false);
   });
 });
 

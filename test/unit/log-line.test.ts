@@ -79,7 +79,7 @@ describe("the webhook's hand-built 200 lines", () => {
     const log = createLogger({ level: "info", secrets: [SECRET], destination }).child({ component: "webhook" });
     const seen = new Set<string>();
     const handle = createWebhookHandler({
-      acceptedSecrets: () => [SECRET],
+      acceptedSecrets: [SECRET],
       enqueue: async (jobs) => jobs.map((j) => ({ id: 41, inserted: !seen.has(j.dedupeKey) && !!seen.add(j.dedupeKey) })),
       onStored: () => {},
       log,
@@ -104,7 +104,7 @@ describe("the webhook's hand-built 200 lines", () => {
   test("a store that has no id yet (an ingest journal answers 0): the line leaves jobId out", async () => {
     const { lines, destination } = collect();
     const handle = createWebhookHandler({
-      acceptedSecrets: () => [SECRET],
+      acceptedSecrets: [SECRET],
       enqueue: async (jobs) => jobs.map(() => ({ id: 0, inserted: true })),
       onStored: () => {},
       log: createLogger({ level: "info", secrets: [], destination }),

@@ -20,7 +20,7 @@ function setup(opts: { failStore?: boolean; secrets?: string[] } = {}) {
   const metrics = createMetrics({ version: "t", commit: "t" });
   const load = createIngressLoad();
   const handle = createWebhookHandler({
-    acceptedSecrets: () => opts.secrets ?? [SECRET],
+    acceptedSecrets: opts.secrets ?? [SECRET],
     enqueue: async (jobs): Promise<InsertResult[]> => {
       if (opts.failStore) throw new Error("SQLITE_FULL: database or disk is full");
       return jobs.map((j) => {
