@@ -11,6 +11,7 @@
 import { readFileSync } from "node:fs";
 import { startContender, stopFakeApi, type ContenderKind } from "../lib/contenders";
 import { runWrk } from "../lib/wrk";
+import { sample, scrapeMetrics, type Scrape } from "../../test/support/prometheus";
 
 const seconds = Number(process.argv[2] ?? 6);
 const conns = Number(process.argv[3] ?? 50);
@@ -22,17 +23,12 @@ function writeBytes(pid: number): number {
   return Number(line?.split(/\s+/)[1] ?? NaN);
 }
 
-function metric(text: string, name: string): number {
-  const line = text.split("\n").find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
-  return line ? Number(line.split(" ").pop()) : NaN;
-}
-
-/** Quantile from a Prometheus histogram's cumulative buckets (upper bound of the bucket it falls in). */
-function quantile(text: string, name: string, q: number): number {
-  const buckets = text
-    .split("\n")
-    .filter((l) => l.startsWith(`${name}_bucket{`))
-    .map((l) => ({ le: Number(/le="([^"]+)"/.exec(l)![1]!.replace("+Inf", "Infinity")), n: Number(l.split(" ").pop()) }));
+/** Upper bound of the histogram bucket that holds quantile q (cumulative `le` buckets, over the process's life). */
+function quantile(scrape: Scrape, name: string, q: number): number {
+  const buckets = [...scrape.values]
+    .filter(([key]) => key.startsWith(`${name}_bucket{`))
+    .map(([key, n]) => ({ le: Number(/le="([^"]+)"/.exec(key)![1]!.replace("+Inf", "Infinity")), n }))
+    .sort((x, y) => x.le - y.le);
   const total = buckets.at(-1)?.n ?? 0;
   return buckets.find((b) => b.n >= q * total)?.le ?? NaN;
 }
@@ -42,16 +38,15 @@ for (const kind of kinds) {
   const srv = await startContender(kind);
   try {
     const base = srv.url.replace(/\/telegram\/webhook$/, "");
-    const isTgwh = !!srv.tgwh;
-    const before = isTgwh ? await (await fetch(`${base}/metrics`)).text() : "";
+    const before = srv.tgwh ? await scrapeMetrics(base) : null;
     const bytesBefore = writeBytes(srv.pid);
     const res = await runWrk({ url: srv.url, secret: srv.secret, conns, seconds, updateBase: (updateBase += 10_000_000) });
     const bytes = writeBytes(srv.pid) - bytesBefore;
     const acked = res.reqPerSec * seconds;
     console.log(`${kind} c=${conns}: ${Math.round(res.reqPerSec)} req/s, ack p50 ${res.p50Ms.toFixed(2)} ms p99 ${res.p99Ms.toFixed(2)} ms; written ${(bytes / 1e6).toFixed(1)} MB, ${Math.round(bytes / acked)} bytes per ack`);
-    if (!isTgwh) continue;
-    const after = await (await fetch(`${base}/metrics`)).text();
-    const d = (n: string) => metric(after, n) - metric(before, n);
+    if (!before) continue;
+    const after = await scrapeMetrics(base);
+    const d = (n: string) => sample(after, n) - sample(before, n);
     const commits = d("tgwh_db_commits_total");
     const ops = d("tgwh_db_commit_ops_total");
     const sum = d("tgwh_db_commit_seconds_sum");

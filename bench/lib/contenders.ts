@@ -21,6 +21,11 @@ export interface Contender {
 
 export type ContenderKind = "bare" | "grammy" | "tgwh-full" | "tgwh-normal" | "floor" | "bunqueue" | "tgwh-full-base" | `tgwh-v:${string}`;
 
+/** "K=V<sep>K=V" as an env object (values may contain "="). */
+function parseSettings(list: string, separator: string): Record<string, string> {
+  return Object.fromEntries(list.split(separator).filter(Boolean).map((kv) => kv.split(/=(.*)/s).slice(0, 2) as [string, string]));
+}
+
 /**
  * Experiment rows in the same interleaved run: BENCH_TGWH_VARIANTS="name:K=V;K=V|name2:K=V" adds
  * contender `tgwh-v:name`, tgwh FULL on the build under test with those extra settings.
@@ -31,8 +36,7 @@ const variants = new Map(
     .filter(Boolean)
     .map((spec) => {
       const [name, settings = ""] = spec.split(/:(.*)/s) as [string, string?];
-      const env = Object.fromEntries(settings.split(";").filter(Boolean).map((kv) => kv.split(/=(.*)/s).slice(0, 2) as [string, string]));
-      return [name, env] as const;
+      return [name, parseSettings(settings, ";")] as const;
     }),
 );
 export const CONTENDERS: { kind: ContenderKind; label: string }[] = [
@@ -98,7 +102,7 @@ export function tgwhEnv(sync: "FULL" | "NORMAL", extra: Record<string, string> =
     TGWH_LEASE_SECONDS: "30",
     TGWH_SHUTDOWN_SECONDS: "10",
     TGWH_SQLITE_SYNCHRONOUS: sync,
-    ...Object.fromEntries((process.env.BENCH_TGWH_ENV ?? "").split(",").filter(Boolean).map((kv) => kv.split("=") as [string, string])),
+    ...parseSettings(process.env.BENCH_TGWH_ENV ?? "", ","),
     ...extra,
   };
 }

@@ -115,7 +115,7 @@ export function summariseProfile(path: string, rules: CategoryRule[], top = 40):
 export const TGWH_CATEGORIES: CategoryRule[] = [
   { name: "logging (pino: serialise, scrub, write)", match: /^(LOG|asJson|_asJson|write|scrubSecrets|streamWrite|isoTime|flush|actualWrite|release|child|asChindings) / },
   { name: "metrics (prom-client)", match: /^(inc|observe|hashObject|setValue|findBound|getLabels|validateLabel|labels) / },
-  { name: "secret check (SHA-256 ×2)", match: /^(secretMatches|digest) / },
+  { name: "secret check (fixed-size block compare)", match: /^(secretMatches|digest) / },
   { name: "body read (arrayBuffer + UTF-8)", match: /^(readLimited|decodeUtf8|arrayBuffer) / },
   { name: "JSON parse + validation", match: /^(parseUpdate|orderKeyOf|isObj|parse) / },
   { name: "insert (chain check + INSERT)", match: /^insertJobs / },
