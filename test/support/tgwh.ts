@@ -28,9 +28,21 @@ export interface TgwhProcess {
 }
 
 const running = new Set<Subprocess>();
-process.on("exit", () => {
+// Temp dirs startTgwh made itself: a test may restart on the same dir after stop(), so they go only
+// when the whole run ends (a benchmark's database is tens of MB; ~20 per `make test` were left in /tmp).
+const ownedDirs = new Set<string>();
+
+/**
+ * Kills what startTgwh started and is still running, and removes the temp dirs it made. bun test
+ * fires no process "exit" event, so test/support/preload.ts calls this from a global afterAll;
+ * benchmarks (plain `bun`) get it on exit.
+ */
+export function endStartedTgwh(): void {
   for (const p of running) p.kill(9);
-});
+  for (const d of ownedDirs) rmSync(d, { recursive: true, force: true });
+  ownedDirs.clear();
+}
+process.on("exit", endStartedTgwh);
 
 export function tempDir(prefix = "tgwh-test-"): string {
   return mkdtempSync(join(tmpdir(), prefix));
@@ -57,6 +69,7 @@ export async function startTgwh(opts: StartOptions = {}): Promise<TgwhProcess> {
   const binary = opts.binary ?? BINARY;
   if (!existsSync(binary)) throw new Error(`${binary} is missing: run \`make build\` (make test does it)`);
   const dir = opts.dir ?? tempDir();
+  if (!opts.dir) ownedDirs.add(dir);
   const dbPath = opts.dbPath ?? join(dir, "tgwh.db");
   const logPath = join(dir, `tgwh-${process.pid}-${++runCounter}.log`);
   const env: Record<string, string> = {
