@@ -15,6 +15,7 @@ import { removeDir, TEST_BOT_TOKEN, TEST_SECRET, tempDir } from "../test/support
 import { stopFakeApi, tgwhBinary, tgwhEnv } from "./lib/contenders";
 import { fillUpdates } from "./lib/fill";
 import { fileSize, fmt, median, rssOf } from "./lib/stats";
+import { createChainOrder } from "../src/store/sqlite/chains/access";
 
 const CLAIM_LIMIT = 32; // the worker's default concurrency: one claim round takes up to this many
 
@@ -34,6 +35,7 @@ export function measureClaim(dbPath: string, pending: number, rounds = 100, warm
   try {
     db.sqlite.run("PRAGMA synchronous = OFF"); // the statements' cost, not the disk's
     const stmts = prepareJobStatements(db.sqlite);
+    const chains = createChainOrder(db.sqlite);
     const ready = (db.sqlite.query("SELECT count(*) AS n FROM jobs INDEXED BY jobs_claim WHERE state = 'pending' AND ready = 1").get() as { n: number }).n;
     const plan = (db.sqlite.query(
       "EXPLAIN QUERY PLAN SELECT id FROM jobs INDEXED BY jobs_claim WHERE state = 'pending' AND ready = 1 AND run_at <= ? ORDER BY run_at, id LIMIT ?",
@@ -45,10 +47,10 @@ export function measureClaim(dbPath: string, pending: number, rounds = 100, warm
       const now = Date.now();
       db.sqlite.run("BEGIN IMMEDIATE");
       const a = performance.now();
-      expireLeases(stmts, now);
+      expireLeases(stmts, chains, now);
       const jobs = claimJobs(stmts, { owner: "bench", leaseMs: 30_000, limit: CLAIM_LIMIT, now });
       const b = performance.now();
-      for (const j of jobs) finishJob(stmts, { id: j.id, owner: "bench", orderKey: j.orderKey, attempts: j.attempts, errors: null }, { type: "done", error: null }, now);
+      for (const j of jobs) finishJob(stmts, chains, { id: j.id, owner: "bench", orderKey: j.orderKey, attempts: j.attempts, errors: null }, { type: "done", error: null }, now);
       const c = performance.now();
       // Rolled back: every round sees exactly `pending` jobs (1,000 would run out otherwise).
       db.sqlite.run("ROLLBACK");

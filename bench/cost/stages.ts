@@ -45,6 +45,7 @@ import { createWebhookHandler } from "../../src/telegram/webhook";
 import { removeDir, tempDir } from "../../test/support/tgwh";
 import { benchUpdate, updateJob } from "../lib/fill";
 import { table } from "../lib/stats";
+import { createChainOrder } from "../../src/store/sqlite/chains/access";
 
 const SECRET = "bench_secret_0123456789";
 const URL_ = "http://127.0.0.1:8080/telegram/webhook";
@@ -89,9 +90,10 @@ const handlerStage = (level: string): Stage => async (n) => {
 const insertStage = (end: "ROLLBACK" | "COMMIT"): Stage => (n) =>
   withDb((db) => {
     const stmts = prepareJobStatements(db);
+    const chains = createChainOrder(db);
     for (let i = 0; i < n; i += 10) {
       db.run("BEGIN IMMEDIATE");
-      insertJobs(stmts, Array.from({ length: 10 }, () => updateJob(uid++, 1)), 1);
+      insertJobs(stmts, chains, Array.from({ length: 10 }, () => updateJob(uid++, 1)), 1);
       db.run(end);
     }
   })();
@@ -142,9 +144,10 @@ const STAGES: Record<string, Stage> = {
   claim: (n) =>
     withDb((db) => {
       const stmts = prepareJobStatements(db);
+      const chains = createChainOrder(db);
       db.run("BEGIN");
       // n distinct chats, so every job is the head of its chain and claimable.
-      for (let i = 0; i < n; i += 100) insertJobs(stmts, Array.from({ length: 100 }, (_, k) => updateJob(uid++, 1, 1_000_000 + i + k)), 1);
+      for (let i = 0; i < n; i += 100) insertJobs(stmts, chains, Array.from({ length: 100 }, (_, k) => updateJob(uid++, 1, 1_000_000 + i + k)), 1);
       db.run("COMMIT");
       for (let i = 0; i < n; i += 4) {
         db.run("BEGIN IMMEDIATE");
@@ -155,8 +158,9 @@ const STAGES: Record<string, Stage> = {
   finish: (n) =>
     withDb((db) => {
       const stmts = prepareJobStatements(db);
+      const chains = createChainOrder(db);
       db.run("BEGIN");
-      for (let i = 0; i < n; i += 100) insertJobs(stmts, Array.from({ length: 100 }, () => updateJob(uid++, 1)), 1);
+      for (let i = 0; i < n; i += 100) insertJobs(stmts, chains, Array.from({ length: 100 }, () => updateJob(uid++, 1)), 1);
       const claimed: JobRow[] = [];
       for (let got = 1; got > 0; ) {
         const c = claimJobs(stmts, { owner: "o", leaseMs: 30_000, limit: n, now: 2 });
@@ -164,14 +168,14 @@ const STAGES: Record<string, Stage> = {
         claimed.push(...c);
         // finish the heads here (not measured) until n are claimed
         if (claimed.length >= n) break;
-        for (const j of c) finishJob(stmts, { ...j, owner: "o" }, { type: "done", error: null }, 3);
+        for (const j of c) finishJob(stmts, chains, { ...j, owner: "o" }, { type: "done", error: null }, 3);
       }
       db.run("COMMIT");
       const mine = claimed.slice(-n);
       const t0 = mine.length;
       for (let i = 0; i < t0; i += 32) {
         db.run("BEGIN IMMEDIATE");
-        for (const j of mine.slice(i, i + 32)) finishJob(stmts, { ...j, owner: "o" }, { type: "done", error: null }, 3);
+        for (const j of mine.slice(i, i + 32)) finishJob(stmts, chains, { ...j, owner: "o" }, { type: "done", error: null }, 3);
         db.run("COMMIT");
       }
     })(),

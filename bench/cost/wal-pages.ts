@@ -21,6 +21,7 @@ import type { Job as JobRow } from "../../src/store/rows";
 import { removeDir, tempDir } from "../../test/support/tgwh";
 import { updateJob } from "../lib/fill";
 import { fmt, table } from "../lib/stats";
+import { createChainOrder } from "../../src/store/sqlite/chains/access";
 
 const FRAME_HEADER = 24;
 const backlog = Number(process.argv[2] ?? 20_000);
@@ -32,16 +33,17 @@ try {
   const sqlite = db.sqlite;
   sqlite.run("PRAGMA wal_autocheckpoint = 0"); // keep every frame in the WAL to count it
   const stmts = prepareJobStatements(sqlite);
+  const chains = createChainOrder(sqlite);
   const pageSize = (sqlite.query("PRAGMA page_size").get() as { page_size: number }).page_size;
   const owner = "bench/1";
   let nextId = 1_000_000;
   const now = () => Date.now();
-  const finish = (j: JobRow) => finishJob(stmts, { ...j, owner }, { type: "done", error: null }, now());
+  const finish = (j: JobRow) => finishJob(stmts, chains, { ...j, owner }, { type: "done", error: null }, now());
 
   // A realistic table: `backlog` done jobs behind, then pending ones arriving.
   sqlite.run("BEGIN");
   for (let i = 0; i < backlog; i += 500) {
-    insertJobs(stmts, Array.from({ length: 500 }, () => updateJob(nextId++, now())), now());
+    insertJobs(stmts, chains, Array.from({ length: 500 }, () => updateJob(nextId++, now())), now());
   }
   // Each chat's jobs run one at a time: claim and finish the heads until all are done.
   for (;;) {
@@ -107,7 +109,7 @@ try {
   // Ingest commits of B new updates (1,000 chats, the bench's traffic).
   for (const b of [1, 5, 10, 25, 50, 200]) {
     measure(`insert, ${b} per commit`, Math.max(20, Math.floor(2000 / b)), b, () => {
-      insertJobs(stmts, Array.from({ length: b }, () => updateJob(nextId++, now())), now());
+      insertJobs(stmts, chains, Array.from({ length: b }, () => updateJob(nextId++, now())), now());
     });
   }
   // The worker: one claim of 32 per commit, then 32 finishes (done + hand the chain on) per commit.
@@ -122,7 +124,7 @@ try {
   // slots while the webhook is saturated) and the 4 finishes that freed them.
   claimed = claimJobs(stmts, { owner, leaseMs: 30_000, limit: 4, now: now() + 1 });
   measure("burst commit: 10 inserts + 4 finishes + claim of 4", 100, 10, () => {
-    insertJobs(stmts, Array.from({ length: 10 }, () => updateJob(nextId++, now())), now());
+    insertJobs(stmts, chains, Array.from({ length: 10 }, () => updateJob(nextId++, now())), now());
     for (const j of claimed.splice(0, 4)) finish(j);
     claimed.push(...claimJobs(stmts, { owner, leaseMs: 30_000, limit: 4, now: now() + 1 }));
   });

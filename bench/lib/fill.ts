@@ -9,6 +9,7 @@ import { prepareJobStatements } from "../../src/store/sqlite/job-statements";
 import type { NewJob } from "../../src/store/types";
 import { orderKeyOf, updateDedupeKey } from "../../src/telegram/updates";
 import { UPDATE_MAX_ATTEMPTS } from "../../src/telegram/webhook";
+import { createChainOrder } from "../../src/store/sqlite/chains/access";
 
 /** The same message update the wrk script posts: no command, so the bot ignores it. */
 export function benchUpdate(updateId: number, chats = 1000): string {
@@ -37,12 +38,13 @@ export function fillUpdates(dbPath: string, count: number, opts: { firstId?: num
   try {
     db.sqlite.run("PRAGMA synchronous = OFF"); // bulk load; nothing here is an acknowledgement
     const stmts = prepareJobStatements(db.sqlite);
+    const chains = createChainOrder(db.sqlite);
     const first = opts.firstId ?? 1;
     const runAt = opts.runAt ?? Date.now();
     for (let start = 0; start < count; start += 10_000) {
       const n = Math.min(10_000, count - start);
       const jobs = Array.from({ length: n }, (_, i) => updateJob(first + start + i, runAt, opts.chats));
-      db.sqlite.transaction(() => insertJobs(stmts, jobs, runAt))();
+      db.sqlite.transaction(() => insertJobs(stmts, chains, jobs, runAt))();
     }
     db.sqlite.run("PRAGMA wal_checkpoint(TRUNCATE)");
   } finally {

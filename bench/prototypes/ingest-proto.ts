@@ -46,6 +46,7 @@ import { finishJob } from "../../src/store/sqlite/finish";
 import type { Job as JobRow } from "../../src/store/rows";
 import { BENCH_BOT_INFO } from "../servers/bot-info";
 import { narrowInserter, type InsertRow } from "./narrow-schema";
+import { createChainOrder } from "../../src/store/sqlite/chains/access";
 
 const SECRET = process.env.BENCH_SECRET ?? "bench_secret_0123456789";
 const MODE = process.env.PROTO_MODE ?? "sqlite";
@@ -88,12 +89,13 @@ function openStore(db: Database | null, narrow: boolean): { sqlite: Database; in
   }
   const sqlite = openDb({ path: dbPath, synchronous: "NORMAL", busyTimeoutMs: 5000, migrate: true }).sqlite;
   const stmts = prepareJobStatements(sqlite);
+  const chains = createChainOrder(sqlite);
   return {
     sqlite,
     insert: (rows) => {
       const now = Date.now();
       const jobs: NewJob[] = rows.map((r) => ({ kind: "telegram.update", dedupeKey: r.dedupeKey, orderKey: r.orderKey, seq: r.seq, payload: r.payload, maxAttempts: 8, runAt: now }));
-      insertJobs(stmts, jobs, now);
+      insertJobs(stmts, chains, jobs, now);
     },
   };
 }
@@ -129,6 +131,7 @@ if (MODE === "sqlite" || MODE === "sqlite-narrow") {
   const wal = takeOverWalSync(sqlite, dbPath);
   if (!wal) throw new Error("no WAL sync");
   const stmts = prepareJobStatements(sqlite);
+  const chains = createChainOrder(sqlite);
   let finished: JobRow[] = [];
   const running = new Map<number, JobRow>();
   let claimNeeded = WORKER;
@@ -150,7 +153,7 @@ if (MODE === "sqlite" || MODE === "sqlite-narrow") {
     insert(batch.map((b) => b.row));
     if (WORKER && MODE === "sqlite") {
       const now = Date.now();
-      for (const j of ending) finishJob(stmts, { ...j, owner: "proto" }, { type: "done", error: null }, now);
+      for (const j of ending) finishJob(stmts, chains, { ...j, owner: "proto" }, { type: "done", error: null }, now);
       const free = SLOTS - busy - running.size;
       claimed = free > 0 ? claimJobs(stmts, { owner: "proto", leaseMs: 30_000, limit: free, now: now + 1 }) : [];
       claimNeeded = claimed.length === free && free > 0;

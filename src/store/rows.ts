@@ -7,8 +7,8 @@ import type { auditLog, jobs, serviceAccounts, users } from "./sqlite/schema";
  * Times are unix milliseconds in both engines.
  */
 
-/** A job as the worker and the admin API see it. */
-export type Job = typeof jobs.$inferSelect;
+/** A job as the worker and the admin API see it (prev_id is the SQLite list mode's link: internal). */
+export type Job = Omit<typeof jobs.$inferSelect, "prevId">;
 
 /** A Telegram user as tgwh knows it (from sign-ins). */
 export type User = typeof users.$inferSelect;

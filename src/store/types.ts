@@ -47,6 +47,17 @@ export interface Store {
    */
   migrate(): Promise<string[]>;
   /**
+   * How per-chat order is kept: "index" (the jobs_chain index; PostgreSQL, and SQLite files made
+   * before 0003) or "list" (linked lists, SQLite; store/sqlite/chains/chain-order.ts).
+   */
+  chainMode(): Promise<"index" | "list">;
+  /**
+   * Moves a SQLite database to that mode (`tgwh migrate --chain-list | --chain-index`): true when
+   * this call moved it, false when it was there already. PostgreSQL keeps the index: asked for the
+   * lists, it throws an Error saying so.
+   */
+  setChainMode(mode: "index" | "list"): Promise<boolean>;
+  /**
    * A consistent online copy of the store (SQLite: VACUUM INTO a new file, checked). An engine
    * with its own tools (PostgreSQL: pg_dump) throws an Error that names them.
    */

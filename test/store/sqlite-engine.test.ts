@@ -272,14 +272,14 @@ describe("migrations continue an existing database", () => {
     expect(await store.health.migrations()).toEqual({ applied: ["0000_init"], pending: embeddedMigrations.slice(1).map((m) => m.tag) });
     expect(await store.migrate()).toEqual(embeddedMigrations.slice(1).map((m) => m.tag));
   });
-  test("a database main wrote after the replay table landed (0000, 0001_init_data_replays) gets 0002 only; its replay records stay", async () => {
-    previousRelease(embeddedMigrations.filter((m) => m.tag !== "0002_job_state_discarded"));
+  test("a database main wrote after the replay table landed (0000, 0001_init_data_replays) gets 0002 and 0003; its replay records stay", async () => {
+    previousRelease(embeddedMigrations.filter((m) => m.tag === "0000_init" || m.tag === "0001_init_data_replays"));
     const before = new Database(path, { strict: true });
     before.run("INSERT INTO init_data_replays (hash, expires_at) VALUES ('h1', 50000)");
     before.close();
     store = open({ migrate: false });
-    expect(await store.health.migrations()).toEqual({ applied: ["0000_init", "0001_init_data_replays"], pending: ["0002_job_state_discarded"] });
-    expect(await store.migrate()).toEqual(["0002_job_state_discarded"]);
+    expect(await store.health.migrations()).toEqual({ applied: ["0000_init", "0001_init_data_replays"], pending: ["0002_job_state_discarded", "0003_job_chains"] });
+    expect(await store.migrate()).toEqual(["0002_job_state_discarded", "0003_job_chains"]);
     expect((await store.jobs.byDedupeKey("notify:blocked"))!.state).toBe("discarded");
     expect(await store.initDataReplays.firstUse("h1", 60_000, 1_000)).toBe(false);
   });
@@ -290,8 +290,8 @@ describe("migrations continue an existing database", () => {
     previousRelease([...initOnly, { ...discarded, tag: "0001_job_state_discarded", when: 1795966029467 }]);
     store = open({ migrate: false });
     // Its last applied time is older than the replay table's: both later ones are pending.
-    expect((await store.health.migrations()).pending).toEqual(["0001_init_data_replays", "0002_job_state_discarded"]);
-    expect(await store.migrate()).toEqual(["0001_init_data_replays", "0002_job_state_discarded"]);
+    expect((await store.health.migrations()).pending).toEqual(["0001_init_data_replays", "0002_job_state_discarded", "0003_job_chains"]);
+    expect(await store.migrate()).toEqual(["0001_init_data_replays", "0002_job_state_discarded", "0003_job_chains"]);
     expect((await store.jobs.byDedupeKey("notify:blocked"))!.state).toBe("discarded");
     expect((await store.jobs.byDedupeKey("notify:ok"))!.state).toBe("done");
     expect(await store.initDataReplays.firstUse("h2", 60_000, 1_000)).toBe(true);

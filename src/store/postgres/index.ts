@@ -79,6 +79,11 @@ export async function createPostgresStore(opts: PostgresStoreOptions): Promise<P
     initDataReplays: createPgInitDataReplayStore(pg),
     health: createPgHealth(pg.sql),
     migrate: () => applyMigrations(pg.sql, embeddedMigrations),
+    chainMode: async () => "index",
+    async setChainMode(mode) {
+      if (mode === "index") return false;
+      throw new Error("PostgreSQL keeps per-chat order in its jobs_chain index; the linked lists (--chain-list) are a SQLite mode");
+    },
     async backup() {
       throw new Error(pgBackupPointer(opts.url));
     },

@@ -1,14 +1,15 @@
 // Raw prepared SQL (job-statements.ts): claims run back to back while the worker drains a backlog.
 import type { Job } from "../rows";
 import type { ExpiredLease } from "../types";
+import type { ChainOrder } from "./chains/chain-order";
 import type { JobStatements } from "./job-statements";
 
 const EXPIRED_LEASE_ERROR = "lease expired: the process running it crashed or stalled";
 
 /** Returns running jobs whose lease ran out to pending (or dead when their attempts are spent, handing the chain on). */
-export function expireLeases(stmts: JobStatements, now: number): ExpiredLease[] {
+export function expireLeases(stmts: JobStatements, chains: ChainOrder, now: number): ExpiredLease[] {
   const expired = stmts.expireLeases.all(now, EXPIRED_LEASE_ERROR, now);
-  for (const e of expired) if (e.state === "dead" && e.orderKey) stmts.advanceChain.run(e.orderKey);
+  for (const e of expired) if (e.state === "dead" && e.orderKey) chains.handOff(e.orderKey, e.id);
   return expired;
 }
 

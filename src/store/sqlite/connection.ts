@@ -3,6 +3,7 @@ import { Database } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
+import { adoptWhenCreated } from "./chains/adopt";
 import { applyMigrations } from "./migrate";
 import { embeddedMigrations } from "./migrations";
 import { WAL_AUTOCHECKPOINT_PAGES } from "./pragmas";
@@ -36,7 +37,7 @@ export function openDb(opts: DbOptions): Db {
   sqlite.run("PRAGMA foreign_keys = ON");
   // Keep the WAL from growing without bound under a steady write load.
   sqlite.run(`PRAGMA wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
-  if (opts.migrate) applyMigrations(sqlite, embeddedMigrations);
+  if (opts.migrate) applyMigrations(sqlite, embeddedMigrations, adoptWhenCreated(sqlite));
   const orm = drizzle(sqlite, { schema });
   return { sqlite, orm, path: opts.path, close: () => sqlite.close() };
 }

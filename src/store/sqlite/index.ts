@@ -11,6 +11,9 @@ import { refuseMissingSqliteFile } from "./existing-file";
 import { createSqliteHealth } from "./health";
 import { createSqliteInitDataReplayStore } from "./init-data-replays";
 import { createSqliteJobStore } from "./jobs";
+import { adoptChainList, adoptWhenCreated, returnToChainIndex } from "./chains/adopt";
+import { createChainAccess } from "./chains/access";
+import { chainModeOf } from "./chains/chain-order";
 import { applyMigrations } from "./migrate";
 import { embeddedMigrations } from "./migrations";
 import { createSqliteSettingStore } from "./settings";
@@ -58,13 +61,20 @@ export function createSqliteStore(opts: SqliteStoreOptions): SqliteStore {
   const db = checkpoints?.db ?? opened;
   // FULL: the writer fsyncs the WAL itself, off the event loop (see commit/wal-sync.ts).
   const walSync = opts.synchronous === "FULL" ? takeOverWalSync(db.sqlite, db.path) : null;
-  const writer = createWriter(db.sqlite, { walSync, commitGate: checkpoints?.commitGate, onCommit: opts.onCommit, onFailure: opts.onCommitFailure });
+  const chains = createChainAccess(db.sqlite);
+  const writer = createWriter(db.sqlite, {
+    walSync,
+    commitGate: checkpoints?.commitGate,
+    onCommit: opts.onCommit,
+    onFailure: opts.onCommitFailure,
+    atBegin: chains.revalidate,
+  });
   let closed = false;
   return {
     engine: "sqlite",
     location: opts.path,
     internals: { db, writer },
-    jobs: createSqliteJobStore(db, writer, clock),
+    jobs: createSqliteJobStore(db, writer, chains, clock),
     users: createSqliteUserStore(db, writer),
     accounts: createSqliteAccountStore(db, writer, clock),
     audit: createSqliteAuditStore(db, writer, clock),
@@ -72,7 +82,15 @@ export function createSqliteStore(opts: SqliteStoreOptions): SqliteStore {
     initDataReplays: createSqliteInitDataReplayStore(db, writer),
     health: createSqliteHealth(db),
     // Outside the writer on purpose: one IMMEDIATE transaction of its own (migrate.ts).
-    migrate: async () => applyMigrations(db.sqlite, embeddedMigrations),
+    migrate: async () => applyMigrations(db.sqlite, embeddedMigrations, adoptWhenCreated(db.sqlite)),
+    chainMode: async () => chainModeOf(db.sqlite),
+    // Through the writer: one transaction between group commits, durable before it resolves.
+    setChainMode: (mode) =>
+      writer.run(() => {
+        const moved = mode === "list" ? adoptChainList(db.sqlite) : returnToChainIndex(db.sqlite);
+        chains.revalidate(); // the ops after this one in the same transaction use the new mode
+        return moved;
+      }),
     backup: async (target) => backupDatabase(opts.path, target, opts.busyTimeoutMs),
     async close() {
       if (closed) return;

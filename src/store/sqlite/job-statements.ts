@@ -9,15 +9,12 @@ export const JOB_COLUMNS = `id, kind, dedupe_key AS dedupeKey, order_key AS orde
   attempts, max_attempts AS maxAttempts, run_at AS runAt, lease_until AS leaseUntil, lease_owner AS leaseOwner,
   last_error AS lastError, errors, created_at AS createdAt, started_at AS startedAt, finished_at AS finishedAt`;
 
-/** The prepared statements of the SQLite job hot path (insert.ts, claim.ts, finish.ts, jobs.ts). */
+/** The prepared statements of the SQLite job hot path (insert.ts, claim.ts, finish.ts, jobs.ts); the chain's are in chains/. */
 export function prepareJobStatements(sqlite: Database) {
   return {
-    chainBusy: sqlite.prepare<{ one: number }, [string]>(
-      "SELECT 1 AS one FROM jobs WHERE order_key = ? AND state IN ('pending', 'running') LIMIT 1",
-    ),
-    insert: sqlite.prepare<{ id: number }, [string, string, string | null, number, number, string, number, number, number]>(
-      `INSERT INTO jobs (kind, dedupe_key, order_key, seq, ready, payload, max_attempts, run_at, created_at, state, attempts)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0)
+    insert: sqlite.prepare<{ id: number }, [string, string, string | null, number, number, number | null, string, number, number, number]>(
+      `INSERT INTO jobs (kind, dedupe_key, order_key, seq, ready, prev_id, payload, max_attempts, run_at, created_at, state, attempts)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0)
        ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`,
     ),
     idByDedupeKey: sqlite.prepare<{ id: number }, [string]>("SELECT id FROM jobs WHERE dedupe_key = ?"),
@@ -57,14 +54,7 @@ export function prepareJobStatements(sqlite: Database) {
          attempts = attempts - ?4, lease_owner = NULL, lease_until = NULL
        WHERE id = ?5 AND state = 'running' AND lease_owner = ?6`,
     ),
-    // Hand the chain's turn to its next unfinished job, if none holds it already.
-    advanceChain: sqlite.prepare<unknown, [string]>(
-      `UPDATE jobs SET ready = 1 WHERE id = (
-         SELECT id FROM jobs INDEXED BY jobs_chain
-         WHERE order_key = ?1 AND state IN ('pending', 'running') ORDER BY seq, id LIMIT 1)
-       AND ready = 0`,
-    ),
-        nextRunAt: sqlite.prepare<{ runAt: number | null }, []>(
+    nextRunAt: sqlite.prepare<{ runAt: number | null }, []>(
       "SELECT min(run_at) AS runAt FROM jobs INDEXED BY jobs_claim WHERE state = 'pending' AND ready = 1",
     ),
     nextLeaseExpiry: sqlite.prepare<{ leaseUntil: number | null }, []>(

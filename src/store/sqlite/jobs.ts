@@ -4,6 +4,7 @@
 import { eq, sql } from "drizzle-orm";
 import type { JobStore } from "../types";
 import { createSqliteJobAdmin } from "./admin";
+import type { ChainAccess } from "./chains/access";
 import { claimJobs, expireLeases } from "./claim";
 import type { Writer } from "./commit/writer";
 import type { Db } from "./connection";
@@ -12,6 +13,7 @@ import { insertJobs } from "./insert";
 import { prepareJobStatements } from "./job-statements";
 import { lazy } from "./lazy";
 import { createPruner } from "./prune";
+import { JOB_FIELDS } from "./job-fields";
 import { jobs } from "./schema";
 import { createQueueStats } from "./stats";
 
@@ -19,24 +21,24 @@ import { createQueueStats } from "./stats";
  * Writes go through the group-commit writer, so each resolves once it is durable. Reads run
  * between commits on the same connection (async only in shape: a throw becomes a rejection).
  */
-export function createSqliteJobStore(db: Db, writer: Writer, clock: () => number): JobStore {
+export function createSqliteJobStore(db: Db, writer: Writer, chains: ChainAccess, clock: () => number): JobStore {
   const statements = lazy(() => prepareJobStatements(db.sqlite));
-  const admin = lazy(() => createSqliteJobAdmin(db, writer, clock));
+  const admin = lazy(() => createSqliteJobAdmin(db, writer, chains, clock));
   const stats = lazy(() => createQueueStats(db.sqlite, clock));
   const pruner = lazy(() => createPruner(db.sqlite, writer));
-  const byDedupeKey = lazy(() => db.orm.select().from(jobs).where(eq(jobs.dedupeKey, sql.placeholder("key"))).prepare());
+  const byDedupeKey = lazy(() => db.orm.select(JOB_FIELDS).from(jobs).where(eq(jobs.dedupeKey, sql.placeholder("key"))).prepare());
   return {
-    insert: (batch) => writer.run(() => insertJobs(statements(), batch, clock())),
+    insert: (batch) => writer.run(() => insertJobs(statements(), chains.current(), batch, clock())),
     // resolveAtCommit: the claim's jobs start a WAL sync earlier (writer.runAtCommit). A round
     // that also expires leases waits for the sync (once a second at most): its dead jobs are reported.
     claim: (opts) =>
       (opts.resolveAtCommit && opts.expireLeases === false ? writer.runAtCommit : writer.run)(() => {
         const stmts = statements();
-        const expired = opts.expireLeases === false ? [] : expireLeases(stmts, opts.now);
+        const expired = opts.expireLeases === false ? [] : expireLeases(stmts, chains.current(), opts.now);
         const limit = typeof opts.limit === "function" ? opts.limit() : opts.limit;
         return { expired, jobs: claimJobs(stmts, { owner: opts.owner, leaseMs: opts.leaseMs, now: opts.now, limit }) };
       }),
-    finish: (job, f) => writer.run(() => finishJob(statements(), job, f, clock())),
+    finish: (job, f) => writer.run(() => finishJob(statements(), chains.current(), job, f, clock())),
     releaseOwnPrevious: (prefix, owner) =>
       writer.run(() => statements().releaseOwnPrevious.all(`${prefix.replace(/[\\%_]/g, "\\$&")}%`, owner).length),
     byId: async (id) => admin().byId(id),

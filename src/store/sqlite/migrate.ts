@@ -27,9 +27,10 @@ export function migrationStatus(sqlite: Database, migrations: EmbeddedMigration[
 /**
  * Applies the embedded migrations that are newer than the last applied one, in one IMMEDIATE
  * transaction: two processes starting on the same file (a canary pair) serialise here instead of
- * failing on a lock upgrade, and the second one finds nothing left to do.
+ * failing on a lock upgrade, and the second one finds nothing left to do. `then` runs inside
+ * the same transaction with what was applied (the new-database step, chains/adopt.ts).
  */
-export function applyMigrations(sqlite: Database, migrations: EmbeddedMigration[]): string[] {
+export function applyMigrations(sqlite: Database, migrations: EmbeddedMigration[], then?: (applied: string[]) => void): string[] {
   sqlite.run("BEGIN IMMEDIATE");
   try {
     ensureTable(sqlite);
@@ -44,6 +45,7 @@ export function applyMigrations(sqlite: Database, migrations: EmbeddedMigration[
       sqlite.run(`INSERT INTO ${TABLE} (hash, created_at) VALUES (?, ?)`, [hash, m.when]);
       applied.push(m.tag);
     }
+    then?.(applied);
     sqlite.run("COMMIT");
     return applied;
   } catch (err) {

@@ -22,6 +22,11 @@ export const jobs = sqliteTable(
     seq: integer("seq").notNull().default(0),
     /** 1 when this job is the head of its chain (or has no chain) and may be claimed. */
     ready: integer("ready").notNull().default(1),
+    /**
+     * The job this one waits for in its chain, when chains are kept as linked lists (job_chains
+     * holds each chain's tail; chain-order.ts). Null for a head and in the index mode.
+     */
+    prevId: integer("prev_id"),
     payload: text("payload").notNull(),
     state: text("state", { enum: JOB_STATES }).notNull().default("pending"),
     attempts: integer("attempts").notNull().default(0),
@@ -40,7 +45,8 @@ export const jobs = sqliteTable(
     uniqueIndex("jobs_dedupe_key").on(t.dedupeKey),
     // Claim: the next ready pending job by run_at, O(log n) whatever the backlog.
     index("jobs_claim").on(t.runAt, t.id).where(sql`state = 'pending' AND ready = 1`),
-    // Chain successor lookup and "is anything of this chain unfinished?".
+    // Chain successor lookup and "is anything of this chain unfinished?" in the index mode. A
+    // database in the list mode has dropped it (chain-order.ts): its writes were the cost per job.
     index("jobs_chain").on(t.orderKey, t.seq, t.id).where(sql`state IN ('pending', 'running') AND order_key IS NOT NULL`),
     // Expired leases.
     index("jobs_lease").on(t.leaseUntil).where(sql`state = 'running'`),
@@ -49,7 +55,24 @@ export const jobs = sqliteTable(
     // Retention: finished jobs (done, discarded) by finish time. Written as OR, not IN: SQLite then
     // still plans a query that names only `state = 'done'` on it (the previous release's pruner).
     index("jobs_finished").on(t.finishedAt).where(sql`state = 'done' OR state = 'discarded'`),
+    // The list mode's hand-over: the waiting job whose predecessor just finished. Its keys are
+    // recent job ids, so its writes land near the right edge (one leaf), unlike jobs_chain's.
+    index("jobs_next").on(t.prevId).where(sql`prev_id IS NOT NULL AND state = 'pending'`),
   ],
+);
+
+/**
+ * One row per chain with unfinished jobs in the list mode (chain-order.ts): the chain's newest
+ * job, which a new job of the chain links to. Sized by busy chats, not by the backlog. WITHOUT
+ * ROWID (added by hand to its migration, drizzle has no word for it): the key is the row.
+ */
+export const jobChains = sqliteTable(
+  "job_chains",
+  {
+    orderKey: text("order_key").primaryKey(),
+    tailId: integer("tail_id").notNull(),
+    tailSeq: integer("tail_seq").notNull(),
+  },
 );
 
 export const users = sqliteTable("users", {

@@ -58,6 +58,11 @@ export interface WriterOptions {
    * (checkpointer.ts). Not asked by flush().
    */
   commitGate?: () => Promise<void> | null;
+  /**
+   * Runs first inside each transaction, before its ops: the place to notice what another process
+   * changed in the schema since the last batch (chains/access.ts, `tgwh migrate --chain-list`).
+   */
+  atBegin?: () => void;
 }
 
 /**
@@ -116,6 +121,7 @@ export function createWriter(sqlite: Database, opts: WriterOptions = {}): Writer
     try {
       begin.run();
       try {
+        opts.atBegin?.();
         for (let i = 0; i < batch.length; i++) results[i] = batch[i]!.op();
         commit.run();
       } catch (err) {

@@ -3,9 +3,11 @@ import type { EmbeddedMigration } from "../../migration-types";
 import m0 from "./0000_init.sql" with { type: "text" };
 import m1 from "./0001_init_data_replays.sql" with { type: "text" };
 import m2 from "./0002_job_state_discarded.sql" with { type: "text" };
+import m3 from "./0003_job_chains.sql" with { type: "text" };
 
 export const embeddedMigrations: EmbeddedMigration[] = [
   { tag: "0000_init", when: 1795635287508, breakpoints: true, sql: m0 },
   { tag: "0001_init_data_replays", when: 1795966796361, breakpoints: true, sql: m1 },
   { tag: "0002_job_state_discarded", when: 1795970510757, breakpoints: true, sql: m2 },
+  { tag: "0003_job_chains", when: 1796487141570, breakpoints: true, sql: m3 },
 ];
