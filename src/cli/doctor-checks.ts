@@ -64,6 +64,8 @@ export interface DatabaseFacts {
   /** null when the file could be opened and locked for writing; else the error. */
   writeError: string | null;
   pendingMigrations: string[] | null;
+  /** How the file keeps per-chat order (store/sqlite/chains/); null when it could not be read. */
+  chainMode?: "index" | "list" | null;
 }
 
 export function databaseChecks(f: DatabaseFacts): CheckResult[] {
@@ -74,7 +76,15 @@ export function databaseChecks(f: DatabaseFacts): CheckResult[] {
   const out = [ok("database", `${f.path} writable`)];
   if (f.pendingMigrations === null) out.push(fail("migrations", "could not read the migration table", `run \`${ADMIN_CMD} migrate\` and look at its error`));
   else if (f.pendingMigrations.length > 0) out.push(fail("migrations", `pending: ${f.pendingMigrations.join(", ")}`, `run \`${ADMIN_CMD} migrate\` (the service also applies them at start)`));
-  else out.push(ok("migrations", "all applied"));
+  else if (f.chainMode === "index") {
+    out.push(
+      warn(
+        "migrations",
+        "all applied; per-chat order still in the jobs_chain index (a file from before 0003)",
+        `once no older tgwh will run on it: \`${ADMIN_CMD} migrate --chain-list\` (faster ingest; docs/runbook.md, upgrade step 5)`,
+      ),
+    );
+  } else out.push(ok("migrations", f.chainMode === "list" ? "all applied; per-chat order in linked lists" : "all applied"));
   return out;
 }
 

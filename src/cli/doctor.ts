@@ -38,6 +38,7 @@ async function checkDatabase(cfg: Config): Promise<CheckResult[]> {
   if (!exists) return databaseChecks({ path: cfg.dbPath, exists, writeError: null, pendingMigrations: null });
   let writeError: string | null = null;
   let pending: string[] | null = null;
+  let chainMode: "index" | "list" | null = null;
   let note: string | null = null;
   try {
     // Run as root (to read /etc/tgwh/credentials), the database is checked as its owner.
@@ -48,6 +49,7 @@ async function checkDatabase(cfg: Config): Promise<CheckResult[]> {
       writeError = w.ok ? null : (w.detail ?? "not writable");
       try {
         pending = (await store.health.migrations()).pending;
+        if (pending.length === 0) chainMode = await store.chainMode();
       } catch {
         pending = null;
       }
@@ -57,7 +59,7 @@ async function checkDatabase(cfg: Config): Promise<CheckResult[]> {
   } catch (err) {
     writeError = (err as Error).message;
   }
-  const results = databaseChecks({ path: cfg.dbPath, exists, writeError, pendingMigrations: pending });
+  const results = databaseChecks({ path: cfg.dbPath, exists, writeError, pendingMigrations: pending, chainMode });
   if (note && results[0]?.status === "OK") results[0].detail += ` (${note})`;
   return results;
 }

@@ -31,6 +31,11 @@ describe("doctor checks", () => {
     expect(databaseChecks({ path: "/x.db", exists: false, writeError: null, pendingMigrations: null })[0]!.status).toBe("WARN");
     expect(databaseChecks({ path: "/x.db", exists: true, writeError: "readonly", pendingMigrations: [] })[0]!.status).toBe("FAIL");
     expect(databaseChecks({ path: "/x.db", exists: true, writeError: null, pendingMigrations: ["0002_x"] })[1]).toMatchObject({ status: "FAIL", detail: "pending: 0002_x" });
+    // A file from before 0003 still keeps per-chat order in the index: a nudge, not a failure.
+    const indexed = databaseChecks({ path: "/x.db", exists: true, writeError: null, pendingMigrations: [], chainMode: "index" })[1]!;
+    expect(indexed).toMatchObject({ status: "WARN" });
+    expect(indexed.hint).toContain("migrate --chain-list");
+    expect(databaseChecks({ path: "/x.db", exists: true, writeError: null, pendingMigrations: [], chainMode: "list" })[1]).toMatchObject({ status: "OK", detail: "all applied; per-chat order in linked lists" });
   });
 
   test("webhook: URL compared with TGWH_PUBLIC_URL; old errors are history, recent ones warn", () => {
