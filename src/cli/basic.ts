@@ -45,6 +45,7 @@ tgwh migrate --chain-list | --chain-index [--json]
     const mode = p.flags.has("--chain-list") ? "list" : p.flags.has("--chain-index") ? "index" : null;
     if (p.flags.has("--chain-list") && p.flags.has("--chain-index")) throw new UsageError("--chain-list and --chain-index ask for opposite modes: give one of them");
     if (statusOnly && mode) throw new UsageError(`--status only looks; --chain-${mode} changes the database: give one of them`);
+    if (mode === "list" && cfg.databaseUrl) throw new UsageError("PostgreSQL keeps per-chat order in its jobs_chain index; --chain-list is for a SQLite file (TGWH_DB)");
     // As root, before acting as the service's user: root sees every process that has the file open.
     const blocker = mode && !cfg.databaseUrl ? chainSwitchBlocker(cfg.dbPath, mode) : null;
     if (blocker) {
@@ -57,7 +58,6 @@ tgwh migrate --chain-list | --chain-index [--json]
     const store = await openStore(cfg, { migrate: false, ...(statusOnly ? { mustExist: "reachable" as const } : {}) });
     try {
       if (!statusOnly) await store.migrate();
-      if (mode === "list" && store.engine !== "sqlite") throw new UsageError("PostgreSQL keeps per-chat order in its jobs_chain index; --chain-list is for a SQLite file (TGWH_DB)");
       if (mode) await store.setChainMode(mode);
       const st = await store.health.migrations();
       const chains = st.pending.length ? null : await store.chainMode();

@@ -91,5 +91,10 @@ describe("chain mode of a SQLite file", () => {
       expect(r.stderr).toMatch(/give one of them/);
     }
     expect((await status()).chains).toBe("list");
+    // PostgreSQL keeps its index: refused before connecting, the URL's password never shown.
+    const pg = await runTgwh(["migrate", "--chain-list"], { TGWH_DATABASE_URL: "postgres://tgwh:not-a-real-password@127.0.0.1:1/tgwh" });
+    expect(pg.code).toBe(2);
+    expect(pg.stderr).toContain("PostgreSQL keeps per-chat order in its jobs_chain index");
+    expect(pg.stderr).not.toContain("not-a-real-password");
   });
 });
