@@ -15,7 +15,6 @@ export function createIndexedChains(sqlite: Database): ChainOrder {
      AND ready = 0`,
   );
   return {
-    mode: "index",
     // The index orders the chain by seq by itself: a waiting job needs no link.
     place: (orderKey) => (busy.get(orderKey) ? { prevId: null, successor: null } : null),
     join() {},

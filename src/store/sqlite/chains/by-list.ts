@@ -39,7 +39,6 @@ export function createLinkedChains(sqlite: Database): ChainOrder {
   }
 
   return {
-    mode: "list",
     place(orderKey, seq) {
       const tail = tailOf.get(orderKey);
       if (!tail) return null;

@@ -26,7 +26,6 @@ export interface ChainPlace {
 
 /** The chain operations the insert, the finish, lease expiry and the admin's retry run in their transaction. */
 export interface ChainOrder {
-  readonly mode: ChainMode;
   /** Where a job of `orderKey` with this seq goes; null when nothing of its chain is unfinished. */
   place(orderKey: string, seq: number): ChainPlace | null;
   /** Links the job just written (`id`) in at `place`. */
