@@ -13,6 +13,7 @@ import { createOperations } from "./operations";
 import { webhookDeps } from "./operations/telegram-webhook";
 import { botApiTimeoutSeconds, startProcessing } from "./processing";
 import { startRetention } from "./queue/retention";
+import { createSlotBudget, slotBudgetPolicy } from "./queue/slot-budget";
 import { createWorker, type WorkerEvents } from "./queue/worker";
 import { openStore, type OpenStoreOptions } from "./store/open";
 import type { Store } from "./store/types";
@@ -68,7 +69,7 @@ export async function createService(cfg: Config, log: Logger, options: ServiceOp
   const worker = createWorker({
     jobs: store.jobs,
     concurrency: cfg.workerConcurrency,
-    yieldToIngress: ingress.saturated,
+    budget: createSlotBudget(slotBudgetPolicy(cfg.workerConcurrency), ingress.saturated),
     scrub,
     leaseMs: cfg.leaseSeconds * 1000,
     owner,

@@ -4,6 +4,7 @@ import type { Job } from "../store/rows";
 import type { ClaimResult, ExpiredLease, Finish, JobStore } from "../store/types";
 import { errorMessage, PermanentJobError, RescheduleError } from "./errors";
 import { runWithJobLog } from "./job-context";
+import type { SlotBudget } from "./slot-budget";
 
 export interface JobContext {
   log: Logger;
@@ -26,10 +27,11 @@ export interface WorkerDeps {
   jobs: Pick<JobStore, "claim" | "finish" | "nextWakeAt">;
   concurrency: number;
   /**
-   * True while the webhook is saturated: claims then fill at most an eighth of the slots, so acks
+   * The slots it may fill now (slot-budget.ts): few to none while the webhook is saturated, so acks
    * (the durable part) keep the CPU during a burst and the stored backlog drains right after.
+   * Without one, all `concurrency` slots.
    */
-  yieldToIngress?: () => boolean;
+  budget?: SlotBudget;
   leaseMs: number;
   owner: string;
   log: Logger;
@@ -135,7 +137,7 @@ export function createWorker(deps: WorkerDeps): Worker {
   /** One claim round. `fromTimer`: the poll or a due run_at/lease expiry woke it, so expired leases are looked for now. */
   async function pump(fromTimer = false): Promise<void> {
     if (!running || claimQueued) return;
-    const slotsNow = () => (deps.yieldToIngress?.() ? Math.max(1, Math.ceil(deps.concurrency / 8)) : deps.concurrency);
+    const slotsNow = () => (deps.budget ? deps.budget.slots() : deps.concurrency);
     const slots = slotsNow();
     if (slots - busy - reserved <= 0) {
       lastRoundAt = clock(); // busy, not stuck: readiness watches this
@@ -155,6 +157,7 @@ export function createWorker(deps: WorkerDeps): Worker {
       sized = true;
       claimQueued = false;
       free = running ? Math.max(0, slotsNow() - busy - reserved) : 0;
+      deps.budget?.claimed(free);
       reserved += free;
       return free;
     };

@@ -49,16 +49,18 @@ export function createWebhookHandler(deps: WebhookDeps) {
   // The two 200 lines (nearly every request) are built by hand, as pino prints them (log.ts).
   const storedLine = createLineWriter(deps.log, "info", "webhook");
   return async function handleWebhook(req: Request): Promise<Response> {
-    if (!load) return handleOne(req);
+    const secretOk = secretMatches(req.headers.get("x-telegram-bot-api-secret-token"));
+    // Only Telegram's requests count toward a burst: a flood of wrong secrets must not take the worker's slots.
+    if (!load || !secretOk) return handleOne(req, secretOk);
     load.enter();
     try {
-      return await handleOne(req);
+      return await handleOne(req, true);
     } finally {
       load.leave();
     }
   };
 
-  async function handleOne(req: Request): Promise<Response> {
+  async function handleOne(req: Request, secretOk: boolean): Promise<Response> {
     const started = performance.now();
     const reqId = req.headers.get("x-request-id")?.slice(0, 100) ?? randomUUID();
     // Every answer but the two 200s (see the end), logged through pino: rare, so not hand-built.
@@ -71,7 +73,7 @@ export function createWebhookHandler(deps: WebhookDeps) {
       return res;
     };
 
-    if (!secretMatches(req.headers.get("x-telegram-bot-api-secret-token"))) {
+    if (!secretOk) {
       return answer("unauthorized", json(401, { ok: false, error: "missing or wrong X-Telegram-Bot-Api-Secret-Token header" }));
     }
     if (mediaType(req.headers.get("content-type")) !== "application/json") {

@@ -125,4 +125,19 @@ describe("POST /telegram/webhook", () => {
     await failing.post(update(1));
     expect(failing.load.inFlight).toBe(0);
   });
+
+  test("only requests with the right secret count toward a burst: a flood of wrong ones leaves the worker its slots", async () => {
+    const s = setup();
+    let entered = 0;
+    const enter = s.load.enter;
+    s.load.enter = () => {
+      entered++;
+      enter();
+    };
+    const refused = await Promise.all(Array.from({ length: 20 }, () => s.post(update(1), { "x-telegram-bot-api-secret-token": "wrong" })));
+    expect(refused.map((r) => r.status)).toEqual(Array(20).fill(401));
+    expect(entered).toBe(0);
+    await s.post(update(2));
+    expect(entered).toBe(1);
+  });
 });

@@ -1,13 +1,14 @@
 import { afterEach, beforeEach, expect, test } from "bun:test";
 import { join } from "node:path";
 import { createLogger } from "../../src/log";
+import { createSlotBudget, slotBudgetPolicy } from "../../src/queue/slot-budget";
 import { createWorker } from "../../src/queue/worker";
 import { createSqliteStore } from "../../src/store/sqlite";
 import type { Store } from "../../src/store/types";
 import { createIngressLoad, INGRESS_BUSY_AT } from "../../src/telegram/ingress-load";
 import { removeDir, tempDir, waitFor } from "../support/tgwh";
 
-/** Issue 8: while the webhook is saturated the worker keeps an eighth of its slots; then all of them. */
+/** Issues 8 and 17: while the webhook is saturated the worker takes a pulse of jobs now and then; after, its slots return gradually. */
 let dir: string;
 let store: Store;
 const quiet = createLogger({ level: "silent", secrets: [] });
@@ -33,24 +34,24 @@ afterEach(async () => {
   removeDir(dir);
 });
 
-test("a saturated ingress gets the CPU: the worker runs at most concurrency/8 jobs, and all slots once the burst ends", async () => {
-  // A clock the test moves, and a process that uses a whole core meanwhile.
-  let t = 0;
-  const load = createIngressLoad(INGRESS_BUSY_AT, () => t, () => t);
-  for (let i = 0; i < INGRESS_BUSY_AT; i++) load.enter();
-  t = 100;
-  expect(load.saturated()).toBe(true);
+test("a saturated ingress gets the CPU: the worker takes only a pulse of concurrency/8 jobs per 250 ms, then its slots back step by step", async () => {
+  // A clock the test moves; when the ingress counts as saturated is the next two tests' subject.
+  let t = 100;
+  let saturated = true;
   let running = 0;
   let peak = 0;
   let done = 0;
   const release: (() => void)[] = [];
+  const releaseAll = () => {
+    for (const r of release.splice(0)) r();
+  };
   const worker = createWorker({
     jobs: store.jobs,
     concurrency: 16,
     leaseMs: 30_000,
     owner: "test/1",
     log: quiet,
-    yieldToIngress: () => load.saturated(),
+    budget: createSlotBudget(slotBudgetPolicy(16), () => saturated, () => t),
   });
   worker.start({
     "telegram.update": async () => {
@@ -61,39 +62,60 @@ test("a saturated ingress gets the CPU: the worker runs at most concurrency/8 jo
       done++;
     },
   });
-  await waitFor(() => running === 2, 5000, "two jobs running");
-  await Bun.sleep(100);
-  expect(peak).toBe(2); // 16 / 8 while the webhook is saturated
+  await waitFor(() => running === 2, 5000, "the first pulse: two jobs running");
+  await Bun.sleep(150); // the worker looks again every 100 ms while it yields
+  expect(peak).toBe(2); // 16 / 8
 
-  for (let i = 0; i < INGRESS_BUSY_AT; i++) load.leave();
-  t = 400;
-  // The two jobs still run (a slow Bot API); the worker looks again on its own once the burst is over.
-  await waitFor(() => running === 16, 5000, "all sixteen slots in use");
+  // Those two end; until 250 ms have passed on the clock nothing new starts, burst or not.
+  releaseAll();
+  await waitFor(() => done === 2, 5000, "the pulse's jobs done");
+  await Bun.sleep(250);
+  expect(running).toBe(0);
+  t = 360;
+  await waitFor(() => running === 2, 5000, "the next pulse");
+
+  // The burst ends just after a look at t = 600: the first step (2 slots, both held by the pulse's
+  // jobs) at once, then 2 more per 100 ms window, up to 16.
+  t = 600;
+  await Bun.sleep(150);
+  saturated = false;
+  await Bun.sleep(150);
+  expect(running).toBe(2);
+  for (let slots = 4; slots <= 16; slots += 2) {
+    t += 100;
+    await waitFor(() => running === slots, 5000, `${slots} slots in use`);
+    expect(peak).toBe(slots);
+  }
   while (done < 40) {
-    for (const r of release.splice(0)) r();
+    releaseAll();
     await Bun.sleep(5);
   }
   expect(peak).toBe(16);
   await worker.stop(1000);
 });
 
-test("saturation is the peak of the last ~100-200 ms, not the count at the moment a commit answered everyone", () => {
+test("saturation is the mean in-flight count of the last window: not the count when a commit answered everyone, not a short pile-up", () => {
   let t = 0;
   const load = createIngressLoad(16, () => t, () => t); // one core busy throughout
   for (let i = 0; i < 16; i++) load.enter();
+  t = 100;
   for (let i = 0; i < 16; i++) load.leave(); // a group commit answers the whole batch at once
   expect(load.inFlight).toBe(0);
-  t = 100;
-  expect(load.saturated()).toBe(true);
+  expect(load.saturated()).toBe(true); // 16 waiting all through the window
   t = 150;
-  expect(load.saturated()).toBe(true); // the previous window still had the burst
-  t = 400;
-  expect(load.saturated()).toBe(false); // two quiet windows: the burst is over
-  for (let i = 0; i < 15; i++) load.enter();
-  expect(load.saturated()).toBe(false);
+  expect(load.saturated()).toBe(true); // the window is not over yet
+  t = 250;
+  expect(load.saturated()).toBe(false); // a whole window with nothing in flight: the burst is over
+  // A commit hold piles up 40 requests for 10 ms of a window: a peak, not a burst.
+  t = 290;
+  for (let i = 0; i < 40; i++) load.enter();
+  t = 300;
+  for (let i = 0; i < 40; i++) load.leave();
+  t = 350;
+  expect(load.saturated()).toBe(false); // mean 4
 });
 
-test("requests piling up while the CPU is not the limit (a commit hold, a slow fsync) do not make the worker yield", () => {
+test("requests waiting while the CPU is not the limit (a slow fsync) do not make the worker yield", () => {
   let t = 0;
   let cpu = 0;
   const load = createIngressLoad(16, () => t, () => cpu);
@@ -101,7 +123,6 @@ test("requests piling up while the CPU is not the limit (a commit hold, a slow f
   t = 100;
   cpu = 50; // the loop busy half of the window
   expect(load.saturated()).toBe(false);
-  for (let i = 0; i < 20; i++) load.enter();
   t = 200;
   cpu = 145; // busy 95 % of it
   expect(load.saturated()).toBe(true);
