@@ -116,10 +116,17 @@ export function createWorker(deps: WorkerDeps): Worker {
   const jobBindings = (job: Job) => ({ jobId: job.id, kind: job.kind, attempt: job.attempts, ...deps.logFields?.(job) });
   const jobDoneLine = createLineWriter(deps.log, "info", "job done");
 
+  /** When the timer fires (performance.now()), or null when none is set. */
+  let timerDueAt: number | null = null;
+
   function setTimer(delay: number, fromTimer: boolean): void {
     timerGeneration++;
     if (timer) clearTimeout(timer);
-    timer = setTimeout(() => void pump(fromTimer), delay);
+    timerDueAt = performance.now() + delay;
+    timer = setTimeout(() => {
+      timerDueAt = null;
+      void pump(fromTimer);
+    }, delay);
   }
 
   /** Sleeps until the next run_at or lease expiry the store knows of, at most pollMs. */
@@ -141,9 +148,9 @@ export function createWorker(deps: WorkerDeps): Worker {
     const slots = slotsNow();
     if (slots - busy - reserved <= 0) {
       lastRoundAt = clock(); // busy, not stuck: readiness watches this
-      if (slots < deps.concurrency) {
+      if (slots < deps.concurrency && (timerDueAt === null || timerDueAt - performance.now() > 100)) {
         // Yielding to a burst: look again soon, so the slots come back when it ends even if the
-        // running jobs are slow.
+        // running jobs are slow. Every stored update wakes the worker: a timer already due soon stays.
         setTimer(100, false);
       }
       return;
