@@ -54,7 +54,7 @@ export function nextSlotBudget(state: SlotBudgetState, saturated: boolean, now: 
   }
   if (state.ramp >= policy.concurrency) return { slots: policy.concurrency, pulse: false, state };
   const windows = Math.floor((now - state.rampAt) / policy.windowMs);
-  // The first step comes at once: the ingress's own 100-200 ms memory already delays the end of a burst.
+  // The first step comes at once: the ingress already needs a whole quiet 100 ms window to call the burst over.
   const ramp = Math.min(policy.concurrency, Math.max(policy.step, state.ramp + windows * policy.step));
   const rampAt = state.rampAt + windows * policy.windowMs;
   return { slots: ramp, pulse: false, state: { ...state, ramp, rampAt } };
