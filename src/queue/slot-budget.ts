@@ -54,7 +54,7 @@ export function nextSlotBudget(state: SlotBudgetState, saturated: boolean, now: 
   }
   if (state.ramp >= policy.concurrency) return { slots: policy.concurrency, pulse: false, state };
   const windows = Math.floor((now - state.rampAt) / policy.windowMs);
-  // The first step comes at once: the ingress's own 100-200 ms memory already delays the end of a burst.
+  // The first step comes at once: the ingress already needs a whole quiet 100 ms window to call the burst over.
   const ramp = Math.min(policy.concurrency, Math.max(policy.step, state.ramp + windows * policy.step));
   const rampAt = state.rampAt + windows * policy.windowMs;
   return { slots: ramp, pulse: false, state: { ...state, ramp, rampAt } };
@@ -64,7 +64,12 @@ export const pulseTaken = (state: SlotBudgetState, now: number): SlotBudgetState
 
 /** The worker's view: the slots it may fill now, and word that a claim round took some. */
 export interface SlotBudget {
-  slots(): number;
+  /**
+   * `taken`: slots already in use (jobs running, claims in flight). A pulse adds `pulseSlots` new
+   * jobs on top of them, within concurrency: jobs hanging in a slow Bot API call cost the ingress
+   * nothing, and must not use up the pulse that keeps the backlog moving (docs/soak.md, finding 5).
+   */
+  slots(taken: number): number;
   claimed(asked: number): void;
 }
 
@@ -72,11 +77,11 @@ export function createSlotBudget(policy: SlotBudgetPolicy, saturated: () => bool
   let state = initialSlotBudget(policy);
   let pulse = false;
   return {
-    slots() {
+    slots(taken) {
       const next = nextSlotBudget(state, saturated(), now(), policy);
       state = next.state;
       pulse = next.pulse;
-      return next.slots;
+      return pulse ? Math.min(policy.concurrency, taken + next.slots) : next.slots;
     },
     claimed(asked) {
       if (pulse && asked > 0) state = pulseTaken(state, now());

@@ -144,7 +144,7 @@ export function createWorker(deps: WorkerDeps): Worker {
   /** One claim round. `fromTimer`: the poll or a due run_at/lease expiry woke it, so expired leases are looked for now. */
   async function pump(fromTimer = false): Promise<void> {
     if (!running || claimQueued) return;
-    const slotsNow = () => (deps.budget ? deps.budget.slots() : deps.concurrency);
+    const slotsNow = () => (deps.budget ? deps.budget.slots(busy + reserved) : deps.concurrency);
     const slots = slotsNow();
     if (slots - busy - reserved <= 0) {
       lastRoundAt = clock(); // busy, not stuck: readiness watches this

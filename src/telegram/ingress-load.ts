@@ -48,9 +48,10 @@ function loopBusyMs(): number {
  * The count at one moment is a poor signal: group commit answers a whole batch at once, and the
  * worker looks exactly then, when the count is near 0. The peak is a poor one too: under a steady
  * rate the worker can keep up with, a commit hold or a slow fsync piles up a peak now and then,
- * and yielding to each one held sustained capacity in FULL ~25 % lower (issue 17, phase F). So the
- * signal is the time-weighted mean of the count over the last whole window: a burst keeps
- * requests waiting all the time (Telegram refills each connection as soon as it is answered).
+ * and with the slot budget, yielding to each one held sustained capacity in FULL 30 % lower
+ * (issue 17, phase F). So the signal is the time-weighted mean of the count over the last whole
+ * window: a burst keeps requests waiting all the time (Telegram refills each connection as soon
+ * as it is answered).
  */
 export function createIngressLoad(
   busyAt = INGRESS_BUSY_AT,

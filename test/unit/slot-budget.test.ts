@@ -51,13 +51,21 @@ describe("createSlotBudget", () => {
   test("a claim round that asked for jobs takes the pulse; one that asked for none does not", () => {
     let t = 0;
     const budget = createSlotBudget(policy, () => true, () => t);
-    expect(budget.slots()).toBe(4);
+    expect(budget.slots(0)).toBe(4);
     budget.claimed(0);
-    expect(budget.slots()).toBe(4);
+    expect(budget.slots(0)).toBe(4);
     budget.claimed(4);
     t = 100;
-    expect(budget.slots()).toBe(0);
+    expect(budget.slots(0)).toBe(0);
     t = 250;
-    expect(budget.slots()).toBe(4);
+    expect(budget.slots(0)).toBe(4);
+  });
+
+  test("a pulse is new jobs on top of those still running (hung in a slow call), within concurrency", () => {
+    const budget = createSlotBudget(policy, () => true, () => 0);
+    expect(budget.slots(4)).toBe(8);
+    expect(budget.slots(30)).toBe(32);
+    const calm = createSlotBudget(policy, () => false, () => 0);
+    expect(calm.slots(30)).toBe(32); // outside a burst the slots are the slots, taken or not
   });
 });

@@ -73,15 +73,20 @@ test("a saturated ingress gets the CPU: the worker takes only a pulse of concurr
   expect(running).toBe(0);
   t = 360;
   await waitFor(() => running === 2, 5000, "the next pulse");
-
-  // The burst ends just after a look at t = 600: the first step (2 slots, both held by the pulse's
-  // jobs) at once, then 2 more per 100 ms window, up to 16.
-  t = 600;
+  // Those two hang (a slow Bot API call): the next pulse still takes two new jobs.
+  t = 620;
+  await waitFor(() => running === 4, 5000, "a pulse on top of the hanging jobs");
   await Bun.sleep(150);
+  expect(running).toBe(4);
+
+  // The burst ends just after a look at t = 620: the first step (2 slots) at once, then 2 more per
+  // 100 ms window, up to 16; the four running jobs count against them.
   saturated = false;
   await Bun.sleep(150);
-  expect(running).toBe(2);
-  for (let slots = 4; slots <= 16; slots += 2) {
+  t = 720;
+  await Bun.sleep(150);
+  expect(running).toBe(4);
+  for (let slots = 6; slots <= 16; slots += 2) {
     t += 100;
     await waitFor(() => running === slots, 5000, `${slots} slots in use`);
     expect(peak).toBe(slots);
