@@ -19,18 +19,15 @@ export interface SlotBudgetPolicy {
   pulseSlots: number;
 }
 
-export const slotBudgetPolicy = (concurrency: number): SlotBudgetPolicy => ({
-  concurrency,
-  step: Math.max(1, Math.ceil(concurrency / 8)),
-  windowMs: 100,
-  pulseEveryMs: 250,
-  pulseSlots: Math.max(1, Math.ceil(concurrency / 8)),
-});
+export function slotBudgetPolicy(concurrency: number): SlotBudgetPolicy {
+  const eighth = Math.max(1, Math.ceil(concurrency / 8));
+  return { concurrency, step: eighth, windowMs: 100, pulseEveryMs: 250, pulseSlots: eighth };
+}
 
 export interface SlotBudgetState {
   /** Slots allowed outside a burst; 0 during one, rising by `step` per window after it. */
   ramp: number;
-  /** When `ramp` last changed. */
+  /** Where the current ramp window started: the last look during a burst, then each window's end. */
   rampAt: number;
   /** When the last pulse was granted (a burst's only claims). */
   pulseAt: number;
